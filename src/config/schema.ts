@@ -1,0 +1,105 @@
+import { z } from "zod";
+
+/**
+ * The whole configuration, validated once at start-up. Non-secret settings come as one JSON
+ * document (LEASEGATE_CONFIG, or a file on Node); secrets come from their own variables so that
+ * `wrangler secret put` and Kubernetes Secrets can hold them.
+ */
+const glob = z.string().min(1).max(512);
+const seconds = (max: number) => z.number().int().min(0).max(max);
+
+export const actionSchema = z.enum(["acquire", "renew", "release", "read", "admin"]);
+export type Action = z.infer<typeof actionSchema>;
+
+export const issuerSchema = z
+  .object({
+    /** Exact `iss` value. */
+    issuer: z.string().min(1),
+    /** Accepted `aud` values; at least one must be present in the token. */
+    audiences: z.array(z.string().min(1)).min(1),
+    /** Remote JWKS, fetched and cached by jose (with rotation on unknown `kid`). */
+    jwksUri: z.url({ protocol: /^https?$/ }).optional(),
+    /** Static JWKS document. */
+    jwks: z.object({ keys: z.array(z.record(z.string(), z.unknown())).min(1) }).optional(),
+    /** Static SPKI PEM public keys. */
+    publicKeys: z.array(z.string().includes("BEGIN PUBLIC KEY")).min(1).optional(),
+    /** Name of the environment variable holding an HS256 secret; needs `allowHs256`. */
+    hs256SecretEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/).optional(),
+    allowHs256: z.boolean().default(false),
+    /** Asymmetric algorithms accepted for this issuer. */
+    algorithms: z
+      .array(z.enum(["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"]))
+      .min(1)
+      .default(["RS256", "ES256"]),
+    clockToleranceSeconds: seconds(300).default(30),
+    /** Claim that identifies the caller within this issuer. */
+    subjectClaim: z.string().min(1).default("sub"),
+    /** Tokens longer than this are refused before any parsing. */
+    maxTokenBytes: z.number().int().min(512).max(65536).default(8192),
+  })
+  .strict()
+  .refine((i) => [i.jwksUri, i.jwks, i.publicKeys, i.hs256SecretEnv].filter(Boolean).length === 1, {
+    message: "set exactly one of jwksUri, jwks, publicKeys or hs256SecretEnv",
+  })
+  .refine((i) => !i.hs256SecretEnv || i.allowHs256, {
+    message: "hs256SecretEnv needs allowHs256: true (shared secrets are opt-in)",
+  });
+export type IssuerConfig = z.infer<typeof issuerSchema>;
+
+export const policyRuleSchema = z
+  .object({
+    /** Human-readable name, shown in logs when the rule decides. */
+    description: z.string().optional(),
+    /** Claim name → exact value or glob (`*` any run of characters, `?` one). `iss` and `sub` included. */
+    match: z.record(z.string().min(1), z.union([glob, z.array(glob).min(1)])),
+    actions: z.array(actionSchema).min(1),
+    /** Lock-name globs this rule covers. `${claim}` inserts a claim's value, e.g. `ci-${repository_id}-*`. */
+    locks: z.array(glob).min(1),
+  })
+  .strict();
+export type PolicyRule = z.infer<typeof policyRuleSchema>;
+
+export const kubernetesSchema = z
+  .object({
+    /** Node only: a kubeconfig file (else KUBECONFIG, else in-cluster, else the local test cluster). */
+    kubeconfig: z.string().optional(),
+    /** Node only: use the pod's service account. */
+    inCluster: z.boolean().optional(),
+    /** Direct mode (Workers, or Node without kubeconfig): the apiserver or tunnel URL. Bearer token: LEASEGATE_KUBE_TOKEN. */
+    server: z.url({ protocol: /^https?$/ }).optional(),
+    /** Workers: name of a service binding (e.g. Workers VPC) whose fetch carries Kubernetes traffic. */
+    fetchBinding: z.string().optional(),
+    /** Per-request timeout towards the apiserver. */
+    requestTimeoutMs: z.number().int().min(100).max(60000).default(5000),
+  })
+  .strict()
+  .default({ requestTimeoutMs: 5000 });
+
+export const configSchema = z
+  .object({
+    namespace: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, "must be a Kubernetes namespace name").max(63).default("leasegate"),
+    defaultTtlSeconds: z.number().int().min(1).default(30),
+    maxTtlSeconds: z.number().int().min(1).max(86400).default(3600),
+    skewAllowanceSeconds: seconds(60).default(2),
+    issuers: z.array(issuerSchema).min(1),
+    policy: z.array(policyRuleSchema).default([]),
+    kubernetes: kubernetesSchema,
+    /** Logs one JSON line per request when true. */
+    accessLog: z.boolean().default(true),
+  })
+  .strict()
+  .refine((c) => c.defaultTtlSeconds <= c.maxTtlSeconds, { message: "defaultTtlSeconds must not exceed maxTtlSeconds", path: ["defaultTtlSeconds"] });
+
+export type Config = z.infer<typeof configSchema>;
+
+/** Secrets, each from its own variable. */
+export const secretsSchema = z.object({
+  /** Comma-separated base64url keys (≥32 bytes each); the first signs lock tokens, all verify. */
+  LEASEGATE_TOKEN_KEYS: z
+    .string()
+    .min(1, "is required: generate one with `openssl rand -base64 32`")
+    .transform((v) => v.split(",").map((k) => k.trim())),
+  LEASEGATE_KUBE_TOKEN: z.string().min(1).optional(),
+  LEASEGATE_ACCESS_CLIENT_ID: z.string().min(1).optional(),
+  LEASEGATE_ACCESS_CLIENT_SECRET: z.string().min(1).optional(),
+});

@@ -1,0 +1,91 @@
+import { OpenAPIHono } from "@hono/zod-openapi";
+import type { Context, Next } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { systemClock } from "../locks/clock.ts";
+import { countingStore } from "../locks/counting-store.ts";
+import { LockService } from "../locks/lock-service.ts";
+import type { AppDeps, AppEnv } from "./app-env.ts";
+import { errorResponse } from "./errors.ts";
+import { registerHealthRoutes } from "./health-routes.ts";
+import { registerLockRoutes } from "./lock-routes.ts";
+import { problem } from "./problem.ts";
+
+const MAX_BODY_BYTES = 16 * 1024;
+
+/** The whole HTTP API, independent of the runtime that serves it. */
+export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
+  const clock = deps.clock ?? systemClock;
+  const log = deps.log ?? (() => {});
+
+  const app = new OpenAPIHono<AppEnv>({
+    defaultHook: (result, c) => {
+      if (!result.success) {
+        return problem(c, "invalid_request", {
+          detail: "the request does not match the API",
+          errors: result.error.issues.map((i) => ({ path: [result.target, ...i.path].join("."), message: i.message })),
+        });
+      }
+    },
+  });
+
+  if (deps.config.accessLog) {
+    app.use(async (c, next) => {
+      const started = Date.now();
+      await next();
+      const caller = c.get("caller");
+      log({
+        level: "info",
+        msg: "request",
+        method: c.req.method,
+        path: new URL(c.req.url).pathname,
+        status: c.res.status,
+        ms: Date.now() - started,
+        subject: caller?.subject,
+        issuer: caller?.issuer,
+      });
+    });
+  }
+
+  app.use("/locks/*", bodyLimit({ maxSize: MAX_BODY_BYTES, onError: (c) => problem(c, "payload_too_large") }));
+  app.use("/locks", authenticate);
+  app.use("/locks/*", authenticate);
+
+  registerHealthRoutes(app, deps);
+  registerLockRoutes(app, deps);
+
+  app.doc31("/openapi.json", {
+    openapi: "3.1.0",
+    info: {
+      title: "leasegate",
+      version: "1",
+      description: "Distributed locks on Kubernetes Leases with fencing tokens. Errors are RFC 9457 problem documents.",
+    },
+  });
+  app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer", bearerFormat: "JWT" });
+
+  app.notFound((c) => problem(c, "not_found"));
+  app.onError((err, c) => errorResponse(err, c, log));
+  return app;
+
+  async function authenticate(c: Context<AppEnv>, next: Next) {
+    c.set("caller", await deps.authenticator.authenticate(c.req.header("authorization")));
+    const counted = countingStore(deps.store);
+    c.set(
+      "locks",
+      new LockService({
+        store: counted.store,
+        clock,
+        tokens: deps.tokens,
+        namespace: deps.config.namespace,
+        skewAllowanceSeconds: deps.config.skewAllowanceSeconds,
+      }),
+    );
+    try {
+      await next();
+    } finally {
+      // How many Kubernetes requests this call cost, for clients, tests and benchmarks alike.
+      c.header("server-timing", `kube;desc="${counted.count()} requests"`);
+      c.header("cache-control", "no-store");
+    }
+  }
+}

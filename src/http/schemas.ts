@@ -1,0 +1,120 @@
+import { z } from "@hono/zod-openapi";
+import { lockNameProblem } from "../locks/lock-name.ts";
+
+const METADATA_MAX_BYTES = 4096;
+
+export const LockNameParam = z.object({
+  name: z
+    .string()
+    .superRefine((name, ctx) => {
+      const problem = lockNameProblem(name);
+      if (problem) ctx.addIssue({ code: "custom", message: `lock name ${problem}` });
+    })
+    .openapi({
+      param: { name: "name", in: "path" },
+      description: "A Kubernetes Lease name (DNS-1123 subdomain): lower-case letters, digits, '-' and '.', at most 253 characters.",
+      example: "deploy-prod",
+    }),
+});
+
+const lockToken = z
+  .string()
+  .min(1)
+  .max(512)
+  .regex(/^lg1\.[0-9]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/, "is not a leasegate lock token")
+  .openapi({ description: "The secret token returned by acquire." });
+
+const ttlSeconds = z.number().int().min(1).openapi({ description: "Validity of the grant in seconds; capped by the gateway's maximum." });
+
+export const AcquireBody = z
+  .object({
+    holder: z.string().min(1).max(128).optional().openapi({ description: "A label for the caller (host, pipeline run…), shown to others." }),
+    ttlSeconds: ttlSeconds.optional(),
+    metadata: z
+      .record(z.string().min(1).max(63).regex(/^[A-Za-z0-9_.-]+$/, "metadata keys may contain letters, digits, '_', '.' and '-'"), z.string())
+      .refine((m) => new TextEncoder().encode(JSON.stringify(m)).length <= METADATA_MAX_BYTES, {
+        message: `metadata must be at most ${METADATA_MAX_BYTES} bytes as JSON`,
+      })
+      .optional(),
+  })
+  .strict()
+  .openapi("AcquireRequest");
+
+export const RenewBody = z.object({ token: lockToken, ttlSeconds: ttlSeconds.optional() }).strict().openapi("RenewRequest");
+export const ReleaseBody = z.object({ token: lockToken }).strict().openapi("ReleaseRequest");
+
+export const IdempotencyHeader = z.object({
+  "idempotency-key": z
+    .string()
+    .min(1)
+    .max(255)
+    .regex(/^[\x21-\x7e]+$/, "must be printable ASCII without spaces")
+    .optional()
+    .openapi({
+      param: { name: "Idempotency-Key", in: "header" },
+      description: "Makes a retried acquire by the same caller return the existing grant instead of 409.",
+    }),
+});
+
+export const ListQuery = z.object({
+  prefix: z.string().max(253).regex(/^[a-z0-9.-]*$/, "may contain only lower-case letters, digits, '-' and '.'").optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+  continue: z.string().max(4096).optional().openapi({ description: "The `continue` value of the previous page." }),
+});
+
+const date = z.string().openapi({ format: "date-time" });
+const fencingToken = z.string().regex(/^[0-9]+$/).openapi({
+  description: "Decimal, strictly increasing across grants of one lock: store the highest you have seen and reject smaller ones.",
+  example: "48213",
+});
+
+export const GrantSchema = z
+  .object({
+    name: z.string(),
+    namespace: z.string(),
+    lease: z.string().openapi({ description: "The Lease object's name." }),
+    holder: z.string().optional(),
+    subject: z.string(),
+    token: z.string().openapi({ description: "Secret: renew and release need it. Never logged." }),
+    fencingToken,
+    acquiredAt: date,
+    renewedAt: date,
+    expiresAt: date,
+    ttlSeconds: z.number().int(),
+    transitions: z.number().int(),
+    metadata: z.record(z.string(), z.string()),
+  })
+  .openapi("Grant");
+
+export const LockStateSchema = z
+  .object({
+    name: z.string(),
+    namespace: z.string(),
+    status: z.enum(["held", "expired", "free"]),
+    holder: z.string().optional(),
+    subject: z.string().optional(),
+    fencingToken: fencingToken.optional(),
+    acquiredAt: date.optional(),
+    renewedAt: date.optional(),
+    expiresAt: date.optional(),
+    ttlSeconds: z.number().int(),
+    transitions: z.number().int(),
+    metadata: z.record(z.string(), z.string()),
+    forcedRelease: z.object({ by: z.string(), at: date }).optional(),
+  })
+  .openapi("LockState");
+
+export const LockListSchema = z.object({ items: z.array(LockStateSchema), continue: z.string().optional() }).openapi("LockList");
+export const ReleasedSchema = z.object({ released: z.boolean() }).openapi("Released");
+
+export const ProblemSchema = z
+  .object({
+    type: z.string(),
+    code: z.string(),
+    title: z.string(),
+    status: z.number().int(),
+    detail: z.string().optional(),
+    instance: z.string().optional(),
+  })
+  .passthrough()
+  .openapi("Problem");

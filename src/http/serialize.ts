@@ -1,0 +1,37 @@
+import type { Grant, LockState } from "../locks/lock-service.ts";
+
+export function grantBody(grant: Grant, namespace: string) {
+  return {
+    name: grant.name,
+    namespace,
+    lease: grant.name,
+    holder: grant.holder,
+    subject: grant.subject,
+    token: grant.token,
+    fencingToken: grant.fencingToken,
+    acquiredAt: grant.acquiredAt.toISOString(),
+    renewedAt: grant.renewedAt.toISOString(),
+    expiresAt: grant.expiresAt.toISOString(),
+    ttlSeconds: grant.ttlSeconds,
+    transitions: grant.transitions,
+    metadata: grant.metadata,
+  };
+}
+
+export function stateBody(state: LockState, namespace: string) {
+  return {
+    name: state.name,
+    namespace,
+    status: state.status,
+    holder: state.holder,
+    subject: state.subject,
+    fencingToken: state.fencingToken,
+    acquiredAt: state.acquiredAt?.toISOString(),
+    renewedAt: state.renewedAt?.toISOString(),
+    expiresAt: state.expiresAt?.toISOString(),
+    ttlSeconds: state.ttlSeconds,
+    transitions: state.transitions,
+    metadata: state.metadata,
+    forcedRelease: state.forcedRelease && { by: state.forcedRelease.by, at: state.forcedRelease.at.toISOString() },
+  };
+}

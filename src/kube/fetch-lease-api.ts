@@ -1,0 +1,55 @@
+import { createConfiguration } from "@kubernetes/client-node/dist/gen/configuration.js";
+import { type RequestContext, ResponseContext, wrapHttpLibrary } from "@kubernetes/client-node/dist/gen/http/http.js";
+import { ServerConfiguration } from "@kubernetes/client-node/dist/gen/servers.js";
+import { ObjectCoordinationV1Api } from "@kubernetes/client-node/dist/gen/types/ObjectParamAPI.js";
+import type { LeaseApi } from "./lease-api.ts";
+
+export type Fetcher = (input: string, init: RequestInit) => Promise<Response>;
+
+export interface FetchLeaseApiOptions {
+  /** The apiserver, or the tunnel / proxy hostname in front of it. */
+  server: string;
+  /** A ServiceAccount bearer token. */
+  bearerToken?: string;
+  /** Extra headers on every request, e.g. Cloudflare Access service-token headers. */
+  headers?: Record<string, string>;
+  /** Global fetch by default; a service binding's fetch (Workers VPC) replaces it. */
+  fetch?: Fetcher;
+  timeoutMs: number;
+}
+
+/**
+ * client-node's generated CoordinationV1Api over a plain Web `fetch`: the transport used on
+ * Workers, where there is no Node TLS agent, and anywhere a custom fetcher must carry the traffic.
+ */
+export function fetchLeaseApi(options: FetchLeaseApiOptions): LeaseApi {
+  const send = options.fetch ?? ((input: string, init: RequestInit) => fetch(input, init));
+  const httpApi = wrapHttpLibrary({
+    async send(request: RequestContext): Promise<ResponseContext> {
+      const headers = new Headers(request.getHeaders());
+      for (const [key, value] of Object.entries(options.headers ?? {})) headers.set(key, value);
+      if (options.bearerToken) headers.set("authorization", `Bearer ${options.bearerToken}`);
+      const response = await send(request.getUrl(), {
+        method: request.getHttpMethod(),
+        headers,
+        body: request.getBody() as BodyInit | undefined,
+        signal: AbortSignal.timeout(options.timeoutMs),
+      });
+      const text = await response.text();
+      const responseHeaders: Record<string, string> = {};
+      response.headers.forEach((value, key) => {
+        responseHeaders[key] = value;
+      });
+      return new ResponseContext(response.status, responseHeaders, {
+        text: async () => text,
+        binary: async () => new TextEncoder().encode(text) as unknown as Buffer,
+        stream: () => null as never,
+      });
+    },
+  });
+  const configuration = createConfiguration({
+    baseServer: new ServerConfiguration(options.server.replace(/\/+$/, ""), {}),
+    httpApi,
+  });
+  return new ObjectCoordinationV1Api(configuration) as unknown as LeaseApi;
+}

@@ -1,0 +1,91 @@
+import { StoreError } from "../locks/lock-store.ts";
+
+/**
+ * The only place that reads apiserver errors. ApiException carries the response body as raw
+ * text; the Kubernetes Status inside it tells AlreadyExists (a create lost the race) from
+ * Conflict (a stale resourceVersion), which share the 409 status code.
+ */
+interface KubeStatus {
+  reason?: string;
+  message?: string;
+  details?: { kind?: string; name?: string };
+}
+
+export type Verb = "get" | "create" | "update" | "patch" | "list";
+
+export function toStoreError(err: unknown, verb: Verb, namespace: string): StoreError {
+  const isWrite = verb !== "get" && verb !== "list";
+  const code = apiStatusCode(err);
+  if (code === undefined) {
+    // No HTTP answer: a timeout, a refused or reset connection. A write may still have landed.
+    const what = isAbort(err) ? "timed out" : "could not be reached";
+    return new StoreError(isWrite ? "unknown_outcome" : "unavailable", `the Kubernetes API ${what} (${verb} leases)`, {
+      cause: err,
+    });
+  }
+  const status = parseStatus((err as { body?: unknown }).body);
+  switch (code) {
+    case 404:
+      return new StoreError("not_found", "lease not found", { cause: err });
+    case 409:
+      return status?.reason === "AlreadyExists"
+        ? new StoreError("already_exists", "lease already exists", { cause: err })
+        : new StoreError("conflict", "lease changed since it was read", { cause: err });
+    case 422:
+      // A failed JSON Patch `test` comes back as 422 (or 500 from older apiservers, handled below).
+      if (verb === "patch" && isFailedTest(status)) {
+        return new StoreError("precondition_failed", "lease is no longer held under this token", { cause: err });
+      }
+      return new StoreError("invalid_response", `the Kubernetes API refused the lease as invalid: ${status?.message ?? "no detail"}`, {
+        cause: err,
+      });
+    case 401:
+      return new StoreError("forbidden", "the Kubernetes API rejected the gateway's credentials (401): check its token or client certificate", {
+        cause: err,
+      });
+    case 403:
+      return new StoreError(
+        "forbidden",
+        `the gateway's Kubernetes identity may not ${verb} coordination.k8s.io/leases in namespace "${namespace}": grant it the Role in infra/k8s/`,
+        { cause: err, detail: status?.message },
+      );
+    case 429:
+      return new StoreError("unavailable", "the Kubernetes API is throttling requests (429)", { cause: err });
+    default:
+      if (code === 500 && verb === "patch" && isFailedTest(status)) {
+        return new StoreError("precondition_failed", "lease is no longer held under this token", { cause: err });
+      }
+      if (code >= 500) {
+        // 500 and 504 can come after the write reached etcd; only a re-read can tell.
+        return new StoreError(isWrite ? "unknown_outcome" : "unavailable", `the Kubernetes API answered ${code}`, { cause: err });
+      }
+      return new StoreError("invalid_response", `the Kubernetes API answered ${code} to ${verb}`, { cause: err, detail: status?.message });
+  }
+}
+
+function apiStatusCode(err: unknown): number | undefined {
+  if (err && typeof err === "object" && "code" in err && typeof (err as { code: unknown }).code === "number") {
+    const code = (err as { code: number }).code;
+    if (code >= 100 && code <= 599) return code;
+  }
+  return undefined;
+}
+
+function isAbort(err: unknown): boolean {
+  return err instanceof Error && (err.name === "AbortError" || err.name === "TimeoutError");
+}
+
+function isFailedTest(status: KubeStatus | undefined): boolean {
+  return /test(ing value)?[^]*failed|test operation|failed to test/i.test(status?.message ?? "");
+}
+
+export function parseStatus(body: unknown): KubeStatus | undefined {
+  if (typeof body === "object" && body !== null) return body as KubeStatus;
+  if (typeof body !== "string") return undefined;
+  try {
+    const parsed: unknown = JSON.parse(body);
+    return typeof parsed === "object" && parsed !== null ? (parsed as KubeStatus) : undefined;
+  } catch {
+    return undefined;
+  }
+}

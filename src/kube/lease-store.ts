@@ -1,0 +1,87 @@
+import type { LockRecord, Versioned } from "../locks/lock-record.ts";
+import { type HeldChange, type ListOptions, type ListPage, type LockStore, StoreError } from "../locks/lock-store.ts";
+import type { LeaseApi } from "./lease-api.ts";
+import { fromLease, heldChangePatch, isManaged, type LeaseObject, MANAGED_BY_LABEL, MANAGED_BY_VALUE, toLease } from "./lease-codec.ts";
+import { toStoreError, type Verb } from "./kube-errors.ts";
+
+/** Locks as Leases in one namespace. Each method is exactly one apiserver request. */
+export class KubeLeaseStore implements LockStore {
+  readonly #api: LeaseApi;
+  readonly #namespace: string;
+
+  constructor(api: LeaseApi, namespace: string) {
+    this.#api = api;
+    this.#namespace = namespace;
+  }
+
+  async get(name: string): Promise<Versioned | null> {
+    try {
+      return this.#versioned(await this.#api.readNamespacedLease({ name, namespace: this.#namespace }));
+    } catch (err) {
+      const failure = this.#failure(err, "get");
+      if (failure.reason === "not_found") return null;
+      throw failure;
+    }
+  }
+
+  async create(name: string, record: LockRecord): Promise<string> {
+    const body = toLease(name, record);
+    return this.#write("create", () => this.#api.createNamespacedLease({ namespace: this.#namespace, body }));
+  }
+
+  async replace(name: string, record: LockRecord, resourceVersion: string): Promise<string> {
+    const body = toLease(name, record);
+    body.metadata!.resourceVersion = resourceVersion;
+    return this.#write("update", () => this.#api.replaceNamespacedLease({ name, namespace: this.#namespace, body }));
+  }
+
+  async updateHeld(name: string, verifier: string, change: HeldChange): Promise<Versioned> {
+    try {
+      const lease = await this.#api.patchNamespacedLease({ name, namespace: this.#namespace, body: heldChangePatch(verifier, change) });
+      return this.#versioned(lease);
+    } catch (err) {
+      throw this.#failure(err, "patch");
+    }
+  }
+
+  async list(options: ListOptions): Promise<ListPage> {
+    try {
+      const page = await this.#api.listNamespacedLease({
+        namespace: this.#namespace,
+        labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}`,
+        limit: options.limit,
+        _continue: options.continueToken,
+      });
+      return {
+        items: page.items.map((lease) => ({ name: lease.metadata?.name ?? "", ...this.#versioned(lease) })),
+        continueToken: page.metadata?._continue || undefined,
+      };
+    } catch (err) {
+      throw this.#failure(err, "list");
+    }
+  }
+
+  async #write(verb: Verb, send: () => Promise<LeaseObject>): Promise<string> {
+    try {
+      return this.#resourceVersion(await send());
+    } catch (err) {
+      throw this.#failure(err, verb);
+    }
+  }
+
+  #versioned(lease: LeaseObject): Versioned {
+    // Never interpret, let alone overwrite, a Lease some other controller owns.
+    if (!isManaged(lease)) throw new StoreError("not_managed", `lease ${lease.metadata?.name} is not managed by leasegate`);
+    return { record: fromLease(lease), resourceVersion: this.#resourceVersion(lease) };
+  }
+
+  #resourceVersion(lease: LeaseObject): string {
+    const rv = lease.metadata?.resourceVersion;
+    if (!rv) throw new StoreError("invalid_response", "the Kubernetes API returned a lease without resourceVersion");
+    return rv;
+  }
+
+  #failure(err: unknown, verb: Verb): StoreError {
+    return err instanceof StoreError ? err : toStoreError(err, verb, this.#namespace);
+  }
+}

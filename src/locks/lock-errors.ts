@@ -1,0 +1,36 @@
+/** Why a lock operation was refused; the HTTP layer maps each reason to one response. */
+export type LockFailure =
+  | "held"
+  | "lost"
+  | "not_holder"
+  | "not_found"
+  | "not_managed"
+  | "invalid_token"
+  | "contention"
+  | "backend_unavailable"
+  | "backend_forbidden"
+  | "backend_invalid";
+
+export interface HeldBy {
+  holder?: string;
+  subject: string;
+  expiresAt?: Date;
+}
+
+export class LockError extends Error {
+  readonly reason: LockFailure;
+  readonly heldBy?: HeldBy;
+  /** Seconds after which a retry may succeed, when that is known. */
+  readonly retryAfterSeconds?: number;
+  constructor(
+    reason: LockFailure,
+    message: string,
+    extra?: { heldBy?: HeldBy; retryAfterSeconds?: number; cause?: unknown },
+  ) {
+    super(message, { cause: extra?.cause });
+    this.name = "LockError";
+    this.reason = reason;
+    this.heldBy = extra?.heldBy;
+    this.retryAfterSeconds = extra?.retryAfterSeconds;
+  }
+}

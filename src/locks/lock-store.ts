@@ -1,0 +1,68 @@
+import type { LockRecord, Versioned } from "./lock-record.ts";
+
+/**
+ * The storage contract the lock algorithm needs: optimistic concurrency on an explicit
+ * revision, plus one atomic write conditioned on the holder's verifier so that renew and
+ * release cost a single round trip.
+ */
+export interface LockStore {
+  /** The lock, or null when it has never been created. */
+  get(name: string): Promise<Versioned | null>;
+  /** Creates the lock; throws `already_exists` when another writer created it first. */
+  create(name: string, record: LockRecord): Promise<string>;
+  /** Replaces the lock only if it is still at `resourceVersion`; throws `conflict` otherwise. */
+  replace(name: string, record: LockRecord, resourceVersion: string): Promise<string>;
+  /**
+   * Applies `change` only if the lock is still held under `verifier`, atomically;
+   * throws `precondition_failed` when it is not (or `not_found`).
+   */
+  updateHeld(name: string, verifier: string, change: HeldChange): Promise<Versioned>;
+  list(options: ListOptions): Promise<ListPage>;
+}
+
+export type HeldChange =
+  /** Without `ttlSeconds` the grant keeps its current one. */
+  | { kind: "renew"; renewedAt: Date; ttlSeconds?: number; fencingToken: string }
+  | { kind: "release" };
+
+export interface ListOptions {
+  limit: number;
+  continueToken?: string;
+}
+
+export interface ListPage {
+  items: Array<{ name: string } & Versioned>;
+  continueToken?: string;
+}
+
+export type StoreFailure =
+  | "already_exists"
+  | "conflict"
+  | "not_found"
+  | "precondition_failed"
+  /** The lock's storage object exists but this service does not manage it. */
+  | "not_managed"
+  /** The backend could not be reached or answered with a server error; nothing is known to be written. */
+  | "unavailable"
+  /** A write was sent but its outcome is unknown (timeout, connection lost). */
+  | "unknown_outcome"
+  /** The backend refused this service's own credentials. */
+  | "forbidden"
+  /** The backend answered something this service cannot interpret. */
+  | "invalid_response";
+
+export class StoreError extends Error {
+  readonly reason: StoreFailure;
+  /** Operator-facing detail; never shown to callers verbatim when it could hold secrets. */
+  readonly detail?: string;
+  constructor(reason: StoreFailure, message: string, options?: { detail?: string; cause?: unknown }) {
+    super(message, { cause: options?.cause });
+    this.name = "StoreError";
+    this.reason = reason;
+    this.detail = options?.detail;
+  }
+}
+
+export function isStoreError(err: unknown, reason?: StoreFailure): err is StoreError {
+  return err instanceof StoreError && (reason === undefined || err.reason === reason);
+}

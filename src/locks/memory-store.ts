@@ -1,0 +1,65 @@
+import type { LockRecord, Versioned } from "./lock-record.ts";
+import { type HeldChange, type ListOptions, type ListPage, type LockStore, StoreError } from "./lock-store.ts";
+
+/**
+ * An in-memory LockStore with the same optimistic-concurrency contract as the Kubernetes one:
+ * a single global revision counter, conditional replace, verifier-conditioned updates.
+ * For unit tests of the algorithm and for benchmarks of the HTTP layer alone.
+ */
+export class MemoryStore implements LockStore {
+  readonly #locks = new Map<string, Versioned>();
+  #revision = 0;
+
+  async get(name: string): Promise<Versioned | null> {
+    const found = this.#locks.get(name);
+    return found ? { record: clone(found.record), resourceVersion: found.resourceVersion } : null;
+  }
+
+  async create(name: string, record: LockRecord): Promise<string> {
+    if (this.#locks.has(name)) throw new StoreError("already_exists", `lock ${name} already exists`);
+    return this.#put(name, record);
+  }
+
+  async replace(name: string, record: LockRecord, resourceVersion: string): Promise<string> {
+    const found = this.#locks.get(name);
+    if (!found) throw new StoreError("not_found", `lock ${name} does not exist`);
+    if (found.resourceVersion !== resourceVersion) throw new StoreError("conflict", `lock ${name} changed since ${resourceVersion}`);
+    return this.#put(name, record);
+  }
+
+  async updateHeld(name: string, verifier: string, change: HeldChange): Promise<Versioned> {
+    const found = this.#locks.get(name);
+    if (!found) throw new StoreError("not_found", `lock ${name} does not exist`);
+    if (found.record.holder?.verifier !== verifier) throw new StoreError("precondition_failed", `lock ${name} is not held by this verifier`);
+    const record = clone(found.record);
+    if (change.kind === "renew") {
+      record.renewedAt = change.renewedAt;
+      if (change.ttlSeconds !== undefined) record.ttlSeconds = change.ttlSeconds;
+      record.fencingToken = change.fencingToken;
+    } else {
+      delete record.holder;
+      delete record.fencingToken;
+    }
+    const resourceVersion = this.#put(name, record);
+    return { record: clone(record), resourceVersion };
+  }
+
+  async list(options: ListOptions): Promise<ListPage> {
+    const names = [...this.#locks.keys()].sort().filter((n) => !options.continueToken || n > options.continueToken);
+    const page = names.slice(0, options.limit);
+    return {
+      items: page.map((name) => ({ name, ...this.#locks.get(name)! })),
+      continueToken: names.length > page.length ? page.at(-1) : undefined,
+    };
+  }
+
+  #put(name: string, record: LockRecord): string {
+    const resourceVersion = String(++this.#revision);
+    this.#locks.set(name, { record: clone(record), resourceVersion });
+    return resourceVersion;
+  }
+}
+
+function clone(record: LockRecord): LockRecord {
+  return structuredClone(record);
+}

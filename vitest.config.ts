@@ -1,0 +1,12 @@
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    include: ["test/**/*.test.ts"],
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
+    // Integration files share one apiserver; each gets its own namespace.
+    pool: "forks",
+    maxWorkers: 3,
+  },
+});

@@ -51,7 +51,7 @@ export const IdempotencyHeader = z.object({
     .regex(/^[\x21-\x7e]+$/, "must be printable ASCII without spaces")
     .optional()
     .openapi({
-      param: { name: "Idempotency-Key", in: "header" },
+      param: { name: "idempotency-key", in: "header" },
       description: "Makes a retried acquire by the same caller return the existing grant instead of 409.",
     }),
 });

@@ -1,0 +1,139 @@
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { promisify } from "node:util";
+import { KubeConfig } from "@kubernetes/client-node";
+import { Miniflare } from "miniflare";
+import { clusterInfo } from "./cluster.ts";
+
+export interface GatewayHandle {
+  url: string;
+  runtime: "node" | "workerd";
+  /** Everything the gateway logged so far (stderr on Node, console on workerd). */
+  logs(): string;
+  stop(): Promise<void>;
+}
+
+export interface GatewayOptions {
+  /** The lock namespace (already created with the gateway's RBAC). */
+  namespace: string;
+  /** Gateway JSON configuration without `namespace` and `kubernetes` (filled in here). */
+  config: Record<string, unknown>;
+  /** Extra settings: e.g. `kubernetes` overrides or env for HS256 secrets. */
+  kubernetes?: Record<string, unknown>;
+  env?: Record<string, string>;
+  /** Point the gateway at this apiserver URL instead of the cluster's (e.g. a fault proxy). */
+  server?: string;
+}
+
+export const TEST_TOKEN_KEY = Buffer.from("leasegate-test-token-key-0123456789abcdef").toString("base64url");
+
+const execFileAsync = promisify(execFile);
+const root = new URL("../..", import.meta.url).pathname;
+
+/** The real gateway as a child process: `node src/node.ts`, with the test cluster's least-privilege identity. */
+export async function startNodeGateway(options: GatewayOptions): Promise<GatewayHandle> {
+  const cluster = clusterInfo();
+  const kubernetes = options.server
+    ? { server: options.server, ...options.kubernetes }
+    : { kubeconfig: cluster.gatewayKubeconfig, ...options.kubernetes };
+  const env: Record<string, string> = {
+    ...(process.env as Record<string, string>),
+    LEASEGATE_CONFIG: JSON.stringify({ ...options.config, namespace: options.namespace, kubernetes }),
+    LEASEGATE_TOKEN_KEYS: TEST_TOKEN_KEY,
+    PORT: "0",
+    HOST: "127.0.0.1",
+    ...(options.server ? { LEASEGATE_KUBE_TOKEN: gatewayBearerToken() } : {}),
+    ...options.env,
+  };
+  delete env.KUBECONFIG;
+  const child = spawn(process.execPath, [join(root, "src/node.ts")], { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] });
+  let logs = "";
+  child.stderr!.on("data", (chunk: Buffer) => {
+    logs += chunk.toString();
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`gateway did not start within 30 s:\n${logs}`)), 30_000);
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`gateway exited with ${code}:\n${logs}`));
+    });
+    createInterface({ input: child.stdout! }).on("line", (line) => {
+      try {
+        const event = JSON.parse(line) as { event?: string; url?: string };
+        if (event.event === "listening" && event.url) {
+          clearTimeout(timer);
+          resolve(event.url);
+        }
+      } catch {
+        // not the ready line
+      }
+    });
+  });
+  return { url, runtime: "node", logs: () => logs, stop: () => stopChild(child) };
+}
+
+let bundle: Promise<string> | undefined;
+
+/** The Worker bundle exactly as `wrangler deploy` would upload it. */
+export function workerBundle(): Promise<string> {
+  bundle ??= (async () => {
+    const outdir = mkdtempSync(join(tmpdir(), "leasegate-worker-"));
+    await execFileAsync(join(root, "node_modules/.bin/wrangler"), ["deploy", "--dry-run", "--outdir", outdir], {
+      cwd: root,
+      env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true" },
+    });
+    return join(outdir, "worker.js");
+  })();
+  return bundle;
+}
+
+/**
+ * The real gateway in workerd (Miniflare), talking to the test apiserver over TLS with the
+ * cluster's CA, which Miniflare takes from NODE_EXTRA_CA_CERTS (set by the test runner).
+ */
+export async function startWorkerGateway(options: GatewayOptions): Promise<GatewayHandle> {
+  const cluster = clusterInfo();
+  let logs = "";
+  const mf = new Miniflare({
+    modules: true,
+    scriptPath: await workerBundle(),
+    compatibilityDate: "2026-11-01",
+    compatibilityFlags: ["nodejs_compat"],
+    bindings: {
+      LEASEGATE_CONFIG: JSON.stringify({
+        ...options.config,
+        namespace: options.namespace,
+        kubernetes: { server: options.server ?? cluster.server, ...options.kubernetes },
+      }),
+      LEASEGATE_TOKEN_KEYS: TEST_TOKEN_KEY,
+      LEASEGATE_KUBE_TOKEN: gatewayBearerToken(),
+      ...options.env,
+    },
+    handleStructuredLogs: ({ message }) => {
+      logs += `${message}\n`;
+    },
+  });
+  const url = (await mf.ready).toString().replace(/\/$/, "");
+  return { url, runtime: "workerd", logs: () => logs, stop: () => mf.dispose() };
+}
+
+/** The gateway ServiceAccount's bearer token, from the kubeconfig the cluster wrote. */
+export function gatewayBearerToken(): string {
+  const kc = new KubeConfig();
+  kc.loadFromFile(clusterInfo().gatewayKubeconfig);
+  const token = kc.getCurrentUser()?.token;
+  if (!token) throw new Error("gateway kubeconfig has no bearer token");
+  return token;
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  child.kill("SIGTERM");
+  const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
+  await exited;
+  clearTimeout(timer);
+}

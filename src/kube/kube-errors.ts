@@ -8,7 +8,7 @@ import { StoreError } from "../locks/lock-store.ts";
 interface KubeStatus {
   reason?: string;
   message?: string;
-  details?: { kind?: string; name?: string };
+  details?: { kind?: string; name?: string; causes?: unknown[] };
 }
 
 export type Verb = "get" | "create" | "update" | "patch" | "list";
@@ -32,8 +32,9 @@ export function toStoreError(err: unknown, verb: Verb, namespace: string): Store
         ? new StoreError("already_exists", "lease already exists", { cause: err })
         : new StoreError("conflict", "lease changed since it was read", { cause: err });
     case 422:
-      // A failed JSON Patch `test` comes back as 422 (or 500 from older apiservers, handled below).
-      if (verb === "patch" && isFailedTest(status)) {
+      // A failed JSON Patch `test` comes back as a bare 422 Invalid, without field causes (an
+      // invalid object would list them). The lock service re-reads to tell the two apart.
+      if (verb === "patch" && status?.reason === "Invalid" && !status.details?.causes?.length) {
         return new StoreError("precondition_failed", "lease is no longer held under this token", { cause: err });
       }
       return new StoreError("invalid_response", `the Kubernetes API refused the lease as invalid: ${status?.message ?? "no detail"}`, {
@@ -52,9 +53,6 @@ export function toStoreError(err: unknown, verb: Verb, namespace: string): Store
     case 429:
       return new StoreError("unavailable", "the Kubernetes API is throttling requests (429)", { cause: err });
     default:
-      if (code === 500 && verb === "patch" && isFailedTest(status)) {
-        return new StoreError("precondition_failed", "lease is no longer held under this token", { cause: err });
-      }
       if (code >= 500) {
         // 500 and 504 can come after the write reached etcd; only a re-read can tell.
         return new StoreError(isWrite ? "unknown_outcome" : "unavailable", `the Kubernetes API answered ${code}`, { cause: err });
@@ -73,10 +71,6 @@ function apiStatusCode(err: unknown): number | undefined {
 
 function isAbort(err: unknown): boolean {
   return err instanceof Error && (err.name === "AbortError" || err.name === "TimeoutError");
-}
-
-function isFailedTest(status: KubeStatus | undefined): boolean {
-  return /test(ing value)?[^]*failed|test operation|failed to test/i.test(status?.message ?? "");
 }
 
 export function parseStatus(body: unknown): KubeStatus | undefined {

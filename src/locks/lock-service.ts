@@ -133,8 +133,9 @@ export class LockService {
   async renew(name: string, token: string, ttlSeconds: number | undefined): Promise<Grant> {
     const opened = await this.#open(name, token);
     const now = this.#clock.now();
+    const verifier = await verifierOf(opened.secret);
     try {
-      const updated = await this.#store.updateHeld(name, await verifierOf(opened.secret), {
+      const updated = await this.#store.updateHeld(name, verifier, {
         kind: "renew",
         renewedAt: now,
         ttlSeconds,
@@ -145,6 +146,7 @@ export class LockService {
       if (isStoreError(err, "precondition_failed") || isStoreError(err, "not_found")) {
         const current = await this.#read(name);
         const holder = current?.record.holder;
+        if (holder?.verifier === verifier) throw refusedWhileHeld(err);
         throw new LockError("lost", "the lock was released or granted to someone else since this token was issued", {
           heldBy: holder && current && !this.#isExpired(current.record, now) ? this.#heldBy(current.record, holder) : undefined,
         });
@@ -155,8 +157,9 @@ export class LockService {
 
   async release(name: string, token: string): Promise<{ released: boolean }> {
     const opened = await this.#open(name, token);
+    const verifier = await verifierOf(opened.secret);
     try {
-      await this.#store.updateHeld(name, await verifierOf(opened.secret), { kind: "release" });
+      await this.#store.updateHeld(name, verifier, { kind: "release" });
       return { released: true };
     } catch (err) {
       if (isStoreError(err, "precondition_failed") || isStoreError(err, "not_found")) {
@@ -164,6 +167,7 @@ export class LockService {
         const current = await this.#read(name);
         const now = this.#clock.now();
         const holder = current?.record.holder;
+        if (holder?.verifier === verifier) throw refusedWhileHeld(err);
         if (current && holder && !this.#isExpired(current.record, now)) {
           throw new LockError("not_holder", "the lock is held by someone else", { heldBy: this.#heldBy(current.record, holder) });
         }
@@ -293,6 +297,11 @@ export function fencingTokenOf(current: Versioned): string {
     throw new LockError("backend_invalid", `storage revision ${JSON.stringify(token)} is not an unsigned integer; fencing tokens need comparable revisions`);
   }
   return token.replace(/^0+(?=\d)/, "");
+}
+
+/** The store refused a write although the grant is still ours: the write itself was rejected. */
+function refusedWhileHeld(cause: unknown): LockError {
+  return new LockError("backend_invalid", "the storage refused the update although the grant is still held", { cause });
 }
 
 function translate(err: unknown): unknown {

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { promisify } from "node:util";
 import { KubeConfig } from "@kubernetes/client-node";
-import { Miniflare } from "miniflare";
+import { convertV4MiniflareOptions, Miniflare } from "miniflare";
 import { clusterInfo } from "./cluster.ts";
 
 export interface GatewayHandle {
@@ -97,7 +97,8 @@ export function workerBundle(): Promise<string> {
 export async function startWorkerGateway(options: GatewayOptions): Promise<GatewayHandle> {
   const cluster = clusterInfo();
   let logs = "";
-  const mf = new Miniflare({
+  // Miniflare 5 takes a new options shape; the v4 one, converted, says plainly what runs.
+  const mf = new Miniflare(convertV4MiniflareOptions({
     modules: true,
     scriptPath: await workerBundle(),
     compatibilityDate: "2026-11-01",
@@ -115,7 +116,7 @@ export async function startWorkerGateway(options: GatewayOptions): Promise<Gatew
     handleStructuredLogs: ({ message }) => {
       logs += `${message}\n`;
     },
-  });
+  }));
   const url = (await mf.ready).toString().replace(/\/$/, "");
   return { url, runtime: "workerd", logs: () => logs, stop: () => mf.dispose() };
 }

@@ -1,0 +1,118 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { clusterInfo, kubectlJson, newTestNamespace } from "../support/cluster.ts";
+import { type FaultProxy, startFaultProxy } from "../support/fault-proxy.ts";
+import { type GatewayHandle, startNodeGateway, startWorkerGateway } from "../support/gateway.ts";
+import { callGateway } from "../support/http.ts";
+import { type OidcIssuer, startOidcIssuer } from "../support/oidc-issuer.ts";
+
+/**
+ * What callers see when Kubernetes misbehaves: 503 with Retry-After and never a false success
+ * when it is unreachable or failing, and a 502 that names the missing permission when it
+ * refuses the gateway's own identity.
+ */
+const AUDIENCE = "leasegate";
+let issuer: OidcIssuer;
+let proxy: FaultProxy;
+
+beforeAll(async () => {
+  issuer = await startOidcIssuer({ defaultAudience: AUDIENCE });
+  const cluster = clusterInfo();
+  proxy = await startFaultProxy(cluster.server, cluster.caFile);
+});
+afterAll(async () => {
+  await proxy.close();
+  await issuer.close();
+});
+
+const config = () => ({
+  issuers: [{ issuer: issuer.issuer, audiences: [AUDIENCE], jwksUri: issuer.jwksUri }],
+  policy: [{ match: { sub: "svc-*" }, actions: ["acquire", "renew", "release", "read"], locks: ["*"] }],
+  skewAllowanceSeconds: 0,
+});
+
+describe.each([
+  ["node", startNodeGateway],
+  ["workerd", startWorkerGateway],
+] as const)("on %s, when the Kubernetes API fails", (runtime, start) => {
+  let gw: GatewayHandle;
+  let namespace: string;
+  let alice: string;
+  const call = (method: string, path: string, options: Parameters<typeof callGateway>[3] = {}) => callGateway(gw.url, method, path, options);
+  const leaseNames = async () =>
+    ((await kubectlJson(["get", "leases", "-n", namespace, "-o", "json"])).items as Array<{ metadata: { name: string } }>).map((l) => l.metadata.name);
+
+  beforeAll(async () => {
+    namespace = await newTestNamespace(`fail-${runtime}`);
+    gw = await start({ namespace, config: config(), server: proxy.url, kubernetes: { requestTimeoutMs: 1500 } });
+    alice = await issuer.mint({ sub: "svc-alice" });
+  });
+  afterAll(async () => {
+    proxy.setRule(() => ({ kind: "pass" }));
+    await gw?.stop();
+  });
+
+  it.each([500, 503, 504, 429])("answers 503 with Retry-After when it answers %i, and grants nothing", async (status) => {
+    proxy.setRule(() => ({ kind: "status", status }));
+    const res = await call("POST", `/locks/down-${status}/acquire`, { jwt: alice });
+    expect(res.status).toBe(503);
+    expect(res.body.code).toBe("backend_unavailable");
+    expect(Number(res.headers.get("retry-after"))).toBeGreaterThan(0);
+    proxy.setRule(() => ({ kind: "pass" }));
+    expect(await leaseNames()).not.toContain(`down-${status}`);
+  });
+
+  it("answers 503 when connections are cut before anything is forwarded", async () => {
+    proxy.setRule(() => ({ kind: "drop" }));
+    const res = await call("POST", "/locks/cut/acquire", { jwt: alice });
+    expect(res.status).toBe(503);
+    proxy.setRule(() => ({ kind: "pass" }));
+    expect(await leaseNames()).not.toContain("cut");
+    expect((await call("GET", "/readyz")).status).toBe(200);
+  });
+
+  it("answers 'acquired' when the create landed but its answer was lost", async () => {
+    proxy.setRule((method) => (method === "POST" ? { kind: "drop-after-forward" } : { kind: "pass" }));
+    const res = await call("POST", "/locks/landed/acquire", { jwt: alice });
+    proxy.setRule(() => ({ kind: "pass" }));
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    const lease = await kubectlJson(["get", "lease", "landed", "-n", namespace, "-o", "json"]);
+    expect(lease.metadata.annotations["leasegate.io/subject"]).toBe("svc-alice");
+    expect((await call("POST", "/locks/landed/release", { jwt: alice, body: { token: res.body.token } })).body.released).toBe(true);
+  });
+
+  it("times out a stalled apiserver and answers 503 rather than hanging", async () => {
+    proxy.setRule(() => ({ kind: "delay", ms: 4000 }));
+    const res = await call("GET", "/locks/stalled", { jwt: alice });
+    proxy.setRule(() => ({ kind: "pass" }));
+    expect(res.status).toBe(503);
+  });
+
+  it("answers 503 on readyz while the apiserver is down", async () => {
+    proxy.setRule(() => ({ kind: "status", status: 503 }));
+    const res = await call("GET", "/readyz");
+    proxy.setRule(() => ({ kind: "pass" }));
+    expect(res.status).toBe(503);
+  });
+});
+
+describe.each([
+  ["node", startNodeGateway],
+  ["workerd", startWorkerGateway],
+] as const)("on %s, when the gateway's identity lacks rights", (runtime, start) => {
+  it("answers 502 backend_forbidden naming the permission, and readyz fails", async () => {
+    // A namespace the gateway's ServiceAccount has no Role in.
+    const namespace = `norbac-${runtime}-${Date.now().toString(36)}`;
+    await kubectlJson(["create", "namespace", namespace, "-o", "json"]);
+    const gw = await start({ namespace, config: config() });
+    try {
+      const alice = await issuer.mint({ sub: "svc-alice" });
+      const res = await callGateway(gw.url, "POST", "/locks/x/acquire", { jwt: alice });
+      expect(res.status).toBe(502);
+      expect(res.body.code).toBe("backend_forbidden");
+      expect(res.body.detail).toContain(`may not get coordination.k8s.io/leases in namespace "${namespace}"`);
+      expect((await callGateway(gw.url, "GET", "/readyz")).status).toBe(502);
+    } finally {
+      await gw.stop();
+    }
+  });
+});

@@ -1,0 +1,39 @@
+import { execFile } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { promisify } from "node:util";
+import { type ClusterInfo, createLockNamespace } from "../../infra/test-cluster/cluster.ts";
+
+const exec = promisify(execFile);
+
+/** The cluster `npm test` started for this run (see infra/test-cluster/cluster.ts run). */
+export function clusterInfo(): ClusterInfo {
+  const file = process.env.LEASEGATE_TEST_CLUSTER;
+  if (!file) throw new Error("LEASEGATE_TEST_CLUSTER is not set: run tests with `npm test`, which starts the test cluster");
+  return JSON.parse(readFileSync(file, "utf8")) as ClusterInfo;
+}
+
+let sequence = 0;
+
+/** A fresh lock namespace with the gateway's Role bound in it; one per test file or suite. */
+export async function newTestNamespace(prefix: string): Promise<string> {
+  const name = `${prefix}-${process.pid}-${Date.now().toString(36)}-${sequence++}`.toLowerCase().slice(0, 63).replace(/-+$/, "");
+  await createLockNamespace(clusterInfo(), name);
+  return name;
+}
+
+/** Real kubectl as the cluster admin, parsing JSON output. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export async function kubectlJson(args: string[], options: { stdin?: string } = {}): Promise<any> {
+  const child = exec("kubectl", ["--kubeconfig", clusterInfo().adminKubeconfig, ...args], { maxBuffer: 16 * 1024 * 1024 });
+  if (options.stdin !== undefined) {
+    child.child.stdin!.end(options.stdin);
+  }
+  const { stdout } = await child;
+  return stdout.trim() ? JSON.parse(stdout) : null;
+}
+
+/** Stops, starts or restarts etcd or the apiserver through the launcher's control endpoint. */
+export async function controlCluster(component: "etcd" | "apiserver", action: "stop" | "start" | "restart"): Promise<void> {
+  const res = await fetch(`${clusterInfo().control}/${component}/${action}`, { method: "POST" });
+  if (!res.ok) throw new Error(`control ${component}/${action}: ${res.status} ${await res.text()}`);
+}

@@ -1,0 +1,105 @@
+import { readFileSync } from "node:fs";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { request as httpsRequest } from "node:https";
+import type { AddressInfo } from "node:net";
+
+export type Fault =
+  | { kind: "pass" }
+  /** Answer with this status and a Kubernetes Status body, without forwarding. */
+  | { kind: "status"; status: number }
+  /** Forward, then drop the connection instead of answering: the write may have landed. */
+  | { kind: "drop-after-forward" }
+  /** Drop the connection without forwarding. */
+  | { kind: "drop" }
+  /** Forward after a delay. */
+  | { kind: "delay"; ms: number };
+
+export interface FaultProxy {
+  /** Plain-HTTP URL to point the gateway's `kubernetes.server` at. */
+  url: string;
+  /** Decides the fault for each request; called with method and path. */
+  setRule(rule: (method: string, path: string) => Fault): void;
+  /** Requests seen, by method (GET/POST/PUT/PATCH…), including faulted ones. */
+  counts(): Record<string, number>;
+  resetCounts(): void;
+  close(): Promise<void>;
+}
+
+/**
+ * An HTTP proxy between gateway and apiserver that can answer 429/5xx, stall, or cut
+ * connections, and counts the requests the gateway makes. It forwards over TLS with the
+ * cluster's CA, passing the gateway's own bearer token through.
+ */
+export async function startFaultProxy(upstream: string, caFile: string): Promise<FaultProxy> {
+  const ca = readFileSync(caFile);
+  const target = new URL(upstream);
+  let rule: (method: string, path: string) => Fault = () => ({ kind: "pass" });
+  let counts: Record<string, number> = {};
+
+  const forward = (req: IncomingMessage, body: Buffer, res: ServerResponse | null) =>
+    new Promise<void>((resolve) => {
+      const upstreamReq = httpsRequest(
+        { hostname: target.hostname, port: target.port, path: req.url, method: req.method, headers: { ...req.headers, host: target.host }, ca },
+        (upstreamRes) => {
+          const chunks: Buffer[] = [];
+          upstreamRes.on("data", (c: Buffer) => chunks.push(c));
+          upstreamRes.on("end", () => {
+            if (res) res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.headers).end(Buffer.concat(chunks));
+            resolve();
+          });
+        },
+      );
+      upstreamReq.on("error", () => {
+        res?.writeHead(502).end();
+        resolve();
+      });
+      upstreamReq.end(body);
+    });
+
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", async () => {
+      const method = req.method ?? "GET";
+      counts[method] = (counts[method] ?? 0) + 1;
+      const fault = rule(method, req.url ?? "/");
+      const body = Buffer.concat(chunks);
+      switch (fault.kind) {
+        case "status":
+          res
+            .writeHead(fault.status, { "content-type": "application/json" })
+            .end(JSON.stringify({ kind: "Status", apiVersion: "v1", status: "Failure", message: "injected fault", code: fault.status }));
+          return;
+        case "drop":
+          req.socket.destroy();
+          return;
+        case "drop-after-forward":
+          await forward(req, body, null);
+          req.socket.destroy();
+          return;
+        case "delay":
+          await new Promise((r) => setTimeout(r, fault.ms));
+          await forward(req, body, res);
+          return;
+        default:
+          await forward(req, body, res);
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    setRule: (r) => {
+      rule = r;
+    },
+    counts: () => ({ ...counts }),
+    resetCounts: () => {
+      counts = {};
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}

@@ -33,7 +33,11 @@ export async function kubectlJson(args: string[], options: { stdin?: string } = 
 }
 
 /** Stops, starts or restarts etcd or the apiserver through the launcher's control endpoint. */
-export async function controlCluster(component: "etcd" | "apiserver", action: "stop" | "start" | "restart"): Promise<void> {
-  const res = await fetch(`${clusterInfo().control}/${component}/${action}`, { method: "POST" });
+export async function controlCluster(
+  component: "etcd" | "apiserver",
+  action: "stop" | "start" | "restart",
+  cluster: Pick<ClusterInfo, "control"> = clusterInfo(),
+): Promise<void> {
+  const res = await fetch(`${cluster.control}/${component}/${action}`, { method: "POST" });
   if (!res.ok) throw new Error(`control ${component}/${action}: ${res.status} ${await res.text()}`);
 }

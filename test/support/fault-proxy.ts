@@ -19,7 +19,7 @@ export interface FaultProxy {
   url: string;
   /** Decides the fault for each request; called with method and path. */
   setRule(rule: (method: string, path: string) => Fault): void;
-  /** Requests seen, by method (GET/POST/PUT/PATCH…), including faulted ones. */
+  /** Requests seen, by method (GET/POST/PUT/PATCH…), including faulted ones, and `notReady`: those the readiness gate turned away. */
   counts(): Record<string, number>;
   resetCounts(): void;
   close(): Promise<void>;
@@ -30,11 +30,41 @@ export interface FaultProxy {
  * connections, and counts the requests the gateway makes. It forwards over TLS with the
  * cluster's CA, passing the gateway's own bearer token through.
  */
-export async function startFaultProxy(upstream: string, caFile: string): Promise<FaultProxy> {
+export async function startFaultProxy(
+  upstream: string,
+  caFile: string,
+  options: {
+    /**
+     * Forward only while the apiserver's /readyz passes, answering 503 otherwise, as the load
+     * balancer or Service in front of a production apiserver does. A restarting apiserver
+     * listens before its RBAC caches are filled and meanwhile answers 403 to everyone.
+     */
+    readinessGate?: boolean;
+  } = {},
+): Promise<FaultProxy> {
   const ca = readFileSync(caFile);
   const target = new URL(upstream);
   let rule: (method: string, path: string) => Fault = () => ({ kind: "pass" });
   let counts: Record<string, number> = {};
+  // In rotation after one passing probe, out after three failing ones in a row.
+  let ready = true;
+  let failures = 0;
+  const probed = (ok: boolean) => {
+    failures = ok ? 0 : failures + 1;
+    if (ok) ready = true;
+    else if (failures >= 3) ready = false;
+  };
+  const readiness = options.readinessGate
+    ? setInterval(() => {
+        const probe = httpsRequest({ hostname: target.hostname, port: target.port, path: "/readyz", ca, timeout: 1000 }, (res) => {
+          probed(res.statusCode === 200);
+          res.resume();
+        });
+        probe.on("error", () => probed(false));
+        probe.on("timeout", () => probe.destroy());
+        probe.end();
+      }, 100)
+    : undefined;
 
   const forward = (req: IncomingMessage, body: Buffer, res: ServerResponse | null) =>
     new Promise<void>((resolve) => {
@@ -62,7 +92,8 @@ export async function startFaultProxy(upstream: string, caFile: string): Promise
     req.on("end", async () => {
       const method = req.method ?? "GET";
       counts[method] = (counts[method] ?? 0) + 1;
-      const fault = rule(method, req.url ?? "/");
+      if (!ready) counts.notReady = (counts.notReady ?? 0) + 1;
+      const fault: Fault = ready ? rule(method, req.url ?? "/") : { kind: "status", status: 503 };
       const body = Buffer.concat(chunks);
       switch (fault.kind) {
         case "status":
@@ -98,6 +129,7 @@ export async function startFaultProxy(upstream: string, caFile: string): Promise
     },
     close: () =>
       new Promise<void>((resolve) => {
+        clearInterval(readiness);
         server.closeAllConnections();
         server.close(() => resolve());
       }),

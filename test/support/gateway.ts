@@ -1,7 +1,7 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
 import { promisify } from "node:util";
 import { KubeConfig } from "@kubernetes/client-node";
@@ -13,7 +13,12 @@ export interface GatewayHandle {
   runtime: "node" | "workerd";
   /** Everything the gateway logged so far (stderr on Node, console on workerd). */
   logs(): string;
+  /** The gateway's process id (Node only). */
+  pid?: number;
+  /** Graceful stop (SIGTERM on Node). */
   stop(): Promise<void>;
+  /** Abrupt stop, mid-request if there is one (SIGKILL on Node). */
+  kill(): Promise<void>;
 }
 
 export interface GatewayOptions {
@@ -72,7 +77,7 @@ export async function startNodeGateway(options: GatewayOptions): Promise<Gateway
       }
     });
   });
-  return { url, runtime: "node", logs: () => logs, stop: () => stopChild(child) };
+  return { url, runtime: "node", logs: () => logs, pid: child.pid, stop: () => stopChild(child), kill: () => stopChild(child, "SIGKILL") };
 }
 
 let bundle: Promise<string> | undefined;
@@ -97,10 +102,13 @@ export function workerBundle(): Promise<string> {
 export async function startWorkerGateway(options: GatewayOptions): Promise<GatewayHandle> {
   const cluster = clusterInfo();
   let logs = "";
+  const bundlePath = await workerBundle();
   // Miniflare 5 takes a new options shape; the v4 one, converted, says plainly what runs.
   const mf = new Miniflare(convertV4MiniflareOptions({
     modules: true,
-    scriptPath: await workerBundle(),
+    scriptPath: bundlePath,
+    // workerd names modules relative to this root and refuses paths that climb out of it.
+    modulesRoot: dirname(bundlePath),
     compatibilityDate: "2026-11-01",
     compatibilityFlags: ["nodejs_compat"],
     bindings: {
@@ -118,7 +126,7 @@ export async function startWorkerGateway(options: GatewayOptions): Promise<Gatew
     },
   }));
   const url = (await mf.ready).toString().replace(/\/$/, "");
-  return { url, runtime: "workerd", logs: () => logs, stop: () => mf.dispose() };
+  return { url, runtime: "workerd", logs: () => logs, stop: () => mf.dispose(), kill: () => mf.dispose() };
 }
 
 /** The gateway ServiceAccount's bearer token, from the kubeconfig the cluster wrote. */
@@ -130,10 +138,10 @@ export function gatewayBearerToken(): string {
   return token;
 }
 
-async function stopChild(child: ChildProcess): Promise<void> {
+async function stopChild(child: ChildProcess, signal: NodeJS.Signals = "SIGTERM"): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  child.kill("SIGTERM");
+  child.kill(signal);
   const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
   await exited;
   clearTimeout(timer);

@@ -3,9 +3,11 @@
  * none is configured), and serves the app with @hono/node-server.
  */
 import { readFileSync } from "node:fs";
-import { serve } from "@hono/node-server";
+import { createServer, STATUS_CODES } from "node:http";
+import { getRequestListener } from "@hono/node-server";
 import { ConfigError, loadConfig } from "./config/load.ts";
 import { createGateway } from "./gateway.ts";
+import { problemParts } from "./http/problem.ts";
 import { KubeLeaseStore } from "./kube/lease-store.ts";
 import { devDefaults } from "./node/dev-defaults.ts";
 import { leaseApiFromConfig, loadFile } from "./node/lease-api-from-config.ts";
@@ -40,8 +42,32 @@ async function main(): Promise<void> {
   const app = await createGateway({ loaded, store: new KubeLeaseStore(api, loaded.config.namespace), env, log });
   const port = Number(env.PORT ?? 8080);
   const hostname = env.HOST ?? "127.0.0.1";
-  const server = serve({ fetch: app.fetch, port, hostname }, (info) => {
-    const url = `http://${hostname.includes(":") ? `[${hostname}]` : hostname}:${info.port}`;
+  const server = createServer(
+    getRequestListener(app.fetch, {
+      hostname,
+      // Node parsed the request but it has no Fetch API form (a Host that is not a host, say).
+      errorHandler: () => {
+        const { status, headers, body } = problemParts("invalid_request", { detail: "the request's URL or Host header is malformed" });
+        return new Response(body, { status, headers });
+      },
+    }),
+  );
+  // Requests Node's HTTP parser refuses never reach the app; they still get a problem document.
+  server.on("clientError", (err: NodeJS.ErrnoException, socket) => {
+    if (err.code === "ECONNRESET" || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    const code = err.code === "HPE_HEADER_OVERFLOW" ? "headers_too_large" : "invalid_request";
+    const { status, headers, body } = problemParts(code, { detail: "the request is not valid HTTP/1.1" });
+    const head = Object.entries({ ...headers, "content-length": String(Buffer.byteLength(body)), connection: "close" })
+      .map(([name, value]) => `${name}: ${value}\r\n`)
+      .join("");
+    socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n${head}\r\n${body}`);
+  });
+  server.listen(port, hostname, () => {
+    const address = server.address();
+    const url = `http://${hostname.includes(":") ? `[${hostname}]` : hostname}:${typeof address === "object" && address ? address.port : port}`;
     process.stdout.write(`${JSON.stringify({ event: "listening", url })}\n`);
     if (dev) {
       void dev.mint("dev-local").then((jwt) => {

@@ -37,9 +37,15 @@ export class JwtAuthenticator {
   }
 
   async authenticate(authorization: string | undefined): Promise<Caller> {
-    const match = /^Bearer ([A-Za-z0-9_\-.=]+)$/.exec(authorization?.trim() ?? "");
+    // Only HTTP's own whitespace (space, tab) surrounds a header value: String#trim would also
+    // strip U+00A0. A compact JWS is base64url without padding (RFC 7515): '=' would let padded,
+    // non-canonical spellings of a token verify as the token itself.
+    // The scheme is case-insensitive and may be followed by several spaces (RFC 9110 §11.4).
+    const match = /^bearer +([A-Za-z0-9_\-.]+)$/i.exec(authorization?.replace(/^[ \t]+|[ \t]+$/g, "") ?? "");
     if (!match) throw new AuthError("unauthenticated", "no bearer token");
     const token = match[1]!;
+    // Likewise a signature whose spare low bits are set decodes to the same bytes: one token, one spelling.
+    if (!isCanonicalBase64url(token.split(".")[2] ?? "")) throw new AuthError("unauthenticated", "non-canonical signature encoding");
 
     let header: JWSHeaderParameters;
     let issuerName: unknown;
@@ -76,6 +82,21 @@ export class JwtAuthenticator {
       const code = (err as { code?: string }).code ?? (err as Error).name;
       throw new AuthError("unauthenticated", `verification failed: ${code}`);
     }
+  }
+}
+
+/** Unpadded base64url whose last character leaves no spare bit set: the only spelling of its bytes. */
+function isCanonicalBase64url(segment: string): boolean {
+  const last = segment.at(-1);
+  switch (segment.length % 4) {
+    case 1:
+      return false;
+    case 2:
+      return "AQgw".includes(last!);
+    case 3:
+      return "AEIMQUYcgkosw048".includes(last!);
+    default:
+      return true;
   }
 }
 
@@ -117,5 +138,9 @@ async function trust(config: IssuerConfig, env: Record<string, string | undefine
     if (usable.length === 0) throw new Error(`issuer ${config.issuer}: a public key fits none of ${algorithms.join(", ")}`);
     keys.push(...usable);
   }
-  return { config, algorithms, key: createLocalJWKSet({ keys }) };
+  const local = createLocalJWKSet({ keys });
+  // A PEM key has no key ID, so a token's `kid` (which most issuers set) cannot name one of them:
+  // choose by algorithm alone, or no token with a `kid` would ever verify.
+  const byAlgorithm: JWTVerifyGetKey = (header, token) => local({ ...header, kid: undefined }, token);
+  return { config, algorithms, key: byAlgorithm };
 }

@@ -11,6 +11,8 @@ import { registerLockRoutes } from "./lock-routes.ts";
 import { problem } from "./problem.ts";
 
 const MAX_BODY_BYTES = 16 * 1024;
+const JSON_MEDIA_TYPE = /^application\/([\w.-]+\+)?json$/i;
+const utf8 = new TextDecoder("utf-8", { fatal: true });
 
 /** The whole HTTP API, independent of the runtime that serves it. */
 export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
@@ -49,6 +51,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   app.use("/locks/*", bodyLimit({ maxSize: MAX_BODY_BYTES, onError: (c) => problem(c, "payload_too_large") }));
   app.use("/locks", authenticate);
   app.use("/locks/*", authenticate);
+  app.use("/locks/*", strictUtf8Body);
 
   registerHealthRoutes(app, deps);
   registerLockRoutes(app, deps);
@@ -66,6 +69,26 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   app.notFound((c) => problem(c, "not_found"));
   app.onError((err, c) => errorResponse(err, c, log));
   return app;
+
+  /**
+   * JSON bodies must be UTF-8 (RFC 8259 §8.1). Decoding would otherwise turn invalid bytes into
+   * U+FFFD and store something other than what the caller sent, so they are refused instead.
+   */
+  async function strictUtf8Body(c: Context<AppEnv>, next: Next) {
+    const mediaType = (c.req.header("content-type") ?? "").split(";")[0]!.trim();
+    if (c.req.method !== "GET" && c.req.method !== "HEAD" && JSON_MEDIA_TYPE.test(mediaType)) {
+      try {
+        utf8.decode(await c.req.arrayBuffer());
+      } catch (err) {
+        if (!(err instanceof TypeError)) throw err;
+        return problem(c, "invalid_request", {
+          detail: "the request body is not valid UTF-8",
+          errors: [{ path: "json", message: "must be encoded as UTF-8" }],
+        });
+      }
+    }
+    await next();
+  }
 
   async function authenticate(c: Context<AppEnv>, next: Next) {
     c.set("caller", await deps.authenticator.authenticate(c.req.header("authorization")));

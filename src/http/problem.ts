@@ -8,13 +8,13 @@ export const PROBLEMS = {
   forbidden: { status: 403, title: "Not allowed" },
   not_found: { status: 404, title: "No such route" },
   lock_not_found: { status: 404, title: "No such lock" },
-  method_not_allowed: { status: 405, title: "Method not allowed" },
   lock_held: { status: 409, title: "The lock is held by another caller" },
   lock_lost: { status: 409, title: "The lock is no longer held under this token" },
   not_holder: { status: 409, title: "This token does not hold the lock" },
   lock_contended: { status: 409, title: "The lock changed on every attempt" },
   lease_not_managed: { status: 409, title: "A Lease of this name exists but is not managed by leasegate" },
   payload_too_large: { status: 413, title: "The request body is too large" },
+  headers_too_large: { status: 431, title: "The request headers are too large" },
   unsupported_media_type: { status: 415, title: "The request body must be application/json" },
   internal: { status: 500, title: "Internal error" },
   backend_forbidden: { status: 502, title: "The gateway lacks a Kubernetes permission" },
@@ -34,13 +34,19 @@ export interface ProblemExtras {
   [member: string]: unknown;
 }
 
-/** An RFC 9457 problem document response. */
-export function problem(c: Context, code: ProblemCode, extras: ProblemExtras = {}): Response {
+/** An RFC 9457 problem document: status, headers and JSON body. */
+export function problemParts(code: ProblemCode, extras: ProblemExtras = {}, instance?: string) {
   const { status, title } = PROBLEMS[code];
   const { retryAfterSeconds, ...members } = extras;
   const headers: Record<string, string> = { "content-type": "application/problem+json", "cache-control": "no-store" };
   if (retryAfterSeconds !== undefined) headers["retry-after"] = String(retryAfterSeconds);
   if (status === 401) headers["www-authenticate"] = 'Bearer realm="leasegate"';
-  const body = { type: problemType(code), code, title, status, ...members, instance: new URL(c.req.url).pathname };
-  return new Response(JSON.stringify(body), { status, headers });
+  const body = JSON.stringify({ type: problemType(code), code, title, status, ...members, ...(instance !== undefined && { instance }) });
+  return { status, headers, body };
+}
+
+/** An RFC 9457 problem document response. */
+export function problem(c: Context, code: ProblemCode, extras: ProblemExtras = {}): Response {
+  const { status, headers, body } = problemParts(code, extras, new URL(c.req.url).pathname);
+  return new Response(body, { status, headers });
 }

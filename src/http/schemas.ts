@@ -22,13 +22,23 @@ const lockToken = z
   .min(1)
   .max(512)
   .regex(/^lg1\.[0-9]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/, "is not a leasegate lock token")
+  // Secret and MAC are unpadded base64url, whose length is never 4k+1: such text decodes to
+  // nothing, and decoding it throws.
+  .refine((t) => t.split(".").slice(2).every((part) => part.length % 4 !== 1), "is not a leasegate lock token")
   .openapi({ description: "The secret token returned by acquire." });
 
 const ttlSeconds = z.number().int().min(1).openapi({ description: "Validity of the grant in seconds; capped by the gateway's maximum." });
 
 export const AcquireBody = z
   .object({
-    holder: z.string().min(1).max(128).optional().openapi({ description: "A label for the caller (host, pipeline run…), shown to others." }),
+    holder: z
+      .string()
+      .min(1)
+      .max(128)
+      // An unpaired surrogate has no UTF-8 form: the Lease would keep U+FFFD, not what was granted.
+      .refine((s) => !/[\uD800-\uDFFF]/u.test(s), "must be well-formed Unicode (no unpaired surrogates)")
+      .optional()
+      .openapi({ description: "A label for the caller (host, pipeline run…), shown to others." }),
     ttlSeconds: ttlSeconds.optional(),
     metadata: z
       .record(z.string().min(1).max(63).regex(/^[A-Za-z0-9_.-]+$/, "metadata keys may contain letters, digits, '_', '.' and '-'"), z.string())

@@ -79,7 +79,8 @@ export function toBase64Url(bytes: Uint8Array): string {
 }
 
 function fromBase64Url(text: string): Uint8Array | null {
-  if (!/^[A-Za-z0-9_-]{1,200}$/.test(text)) return null;
+  // Unpadded base64 is never 4k+1 characters long; atob would throw on it.
+  if (!/^[A-Za-z0-9_-]{1,200}$/.test(text) || text.length % 4 === 1) return null;
   const binary = atob(text.replace(/-/g, "+").replace(/_/g, "/"));
   return Uint8Array.from(binary, (c) => c.charCodeAt(0));
 }

@@ -6,7 +6,7 @@ import { type Fault, type FaultProxy, startFaultProxy } from "../support/fault-p
 import { type GatewayHandle, startNodeGateway } from "../support/gateway.ts";
 import { type OidcIssuer, startOidcIssuer } from "../support/oidc-issuer.ts";
 import { checkHistory, type Grant, type History } from "./history.ts";
-import { mulberry32 } from "../support/random.ts";
+import { Random } from "../support/random.ts";
 
 /**
  * Many clients fight over a few locks through two gateway replicas while the Kubernetes API,
@@ -49,7 +49,8 @@ afterAll(async () => {
 
 describe("twenty-four clients on three locks through two gateways, under faults", () => {
   it("never grants one lock twice at once, and fencing tokens only grow", { timeout: DURATION_MS + 120_000 }, async () => {
-    const random = mulberry32(SEED);
+    const rng = new Random(SEED);
+    const random = () => rng.next();
     const kubeToken = (await import("node:fs")).readFileSync(cluster.gatewayKubeconfig, "utf8").match(/token: "([^"]+)"/)![1]!;
     const startGateway = (offsetMs: number) =>
       startNodeGateway({

@@ -126,6 +126,12 @@ describe("authentication and authorization", () => {
     await expectProblem(await call("POST", "/locks/team-a-x/acquire", { jwt: expired }), 401, "unauthenticated");
   });
 
+  it("takes the Bearer scheme in any case and after several spaces, as HTTP allows", async () => {
+    for (const authorization of [`bearer ${alice}`, `BEARER ${alice}`, `Bearer   ${alice}`]) {
+      expect((await call("GET", "/locks/team-a-deploy", { headers: { authorization } })).status).not.toBe(401);
+    }
+  });
+
   it("answers 403 for an action or lock outside the caller's rules and writes nothing", async () => {
     await expectProblem(await call("POST", "/locks/team-b-x/acquire", { jwt: alice }), 403, "forbidden");
     const reader = await issuer.mint({ sub: "reader" });

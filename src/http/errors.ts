@@ -14,6 +14,7 @@ const LOCK_PROBLEMS: Record<LockFailure, ProblemCode> = {
   not_found: "lock_not_found",
   not_managed: "lease_not_managed",
   contention: "lock_contended",
+  invalid_cursor: "invalid_request",
   backend_unavailable: "backend_unavailable",
   backend_forbidden: "backend_forbidden",
   backend_invalid: "backend_invalid",
@@ -29,6 +30,7 @@ export function errorResponse(err: unknown, c: Context, log: Logger): Response {
       detail: err.message,
       retryAfterSeconds: err.retryAfterSeconds,
       ...(held && { holder: held.holder, subject: held.subject, expiresAt: held.expiresAt?.toISOString() }),
+      ...(err.reason === "invalid_cursor" && { errors: [{ path: "query.continue", message: err.message }] }),
     });
   }
   if (err instanceof AuthError) {

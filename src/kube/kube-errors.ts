@@ -50,6 +50,10 @@ export function toStoreError(err: unknown, verb: Verb, namespace: string): Store
         `the gateway's Kubernetes identity may not ${verb} coordination.k8s.io/leases in namespace "${namespace}": grant it the Role in infra/k8s/`,
         { cause: err, detail: status?.message },
       );
+    case 410:
+      // The continue token of a list outlived etcd's compaction window.
+      if (verb === "list") return new StoreError("cursor_expired", "the list continuation has expired", { cause: err });
+      return new StoreError("invalid_response", `the Kubernetes API answered 410 to ${verb}`, { cause: err, detail: status?.message });
     case 429:
       return new StoreError("unavailable", "the Kubernetes API is throttling requests (429)", { cause: err });
     default:

@@ -7,6 +7,8 @@ export type LockFailure =
   | "not_managed"
   | "invalid_token"
   | "contention"
+  /** A list `continue` value this service did not issue, or one too old to resume from. */
+  | "invalid_cursor"
   | "backend_unavailable"
   | "backend_forbidden"
   | "backend_invalid";

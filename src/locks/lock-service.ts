@@ -206,13 +206,16 @@ export class LockService {
     return current ? this.#state(name, current) : null;
   }
 
-  async list(limit: number, continueToken?: string): Promise<{ items: LockState[]; continueToken?: string }> {
+  /** One page of locks; `cursor` is the opaque value the previous page returned. */
+  async list(limit: number, cursor?: string): Promise<{ items: LockState[]; cursor?: string }> {
+    const continueToken = cursor === undefined ? undefined : await this.#tokens.openCursor(cursor);
+    if (continueToken === null) throw new LockError("invalid_cursor", "is not a continue value from this service: list again without it");
     const page = await this.#store.list({ limit, continueToken }).catch((err: unknown) => {
       throw translate(err);
     });
     return {
       items: page.items.map((item) => this.#state(item.name, item)),
-      continueToken: page.continueToken,
+      cursor: page.continueToken === undefined ? undefined : await this.#tokens.sealCursor(page.continueToken),
     };
   }
 
@@ -311,6 +314,8 @@ function translate(err: unknown): unknown {
       return new LockError("not_managed", "a Lease of this name exists but is not managed by leasegate", { cause: err });
     case "forbidden":
       return new LockError("backend_forbidden", err.message, { cause: err });
+    case "cursor_expired":
+      return new LockError("invalid_cursor", "has expired: list again without it", { cause: err });
     case "invalid_response":
       return new LockError("backend_invalid", err.message, { cause: err });
     case "unavailable":

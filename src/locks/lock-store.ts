@@ -48,6 +48,8 @@ export type StoreFailure =
   | "unknown_outcome"
   /** The backend refused this service's own credentials. */
   | "forbidden"
+  /** A list continuation is too old to resume from. */
+  | "cursor_expired"
   /** The backend answered something this service cannot interpret. */
   | "invalid_response";
 

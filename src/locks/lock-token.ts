@@ -52,6 +52,29 @@ export class TokenKeys {
     return null;
   }
 
+  /**
+   * Wraps a storage continuation so that only continuations this service handed out come back
+   * to storage: a forged one could make the apiserver wait for a revision that does not exist.
+   */
+  async sealCursor(raw: string): Promise<string> {
+    const mac = await crypto.subtle.sign("HMAC", this.#keys[0]!, cursorInput(raw));
+    return `${toBase64Url(new TextEncoder().encode(raw))}.${toBase64Url(new Uint8Array(mac))}`;
+  }
+
+  /** The storage continuation inside a sealed cursor, or null if this service did not seal it. */
+  async openCursor(sealed: string): Promise<string | null> {
+    const [rawText, macText, extra] = sealed.split(".");
+    if (rawText === undefined || macText === undefined || extra !== undefined) return null;
+    const raw = fromBase64Url(rawText, 8192);
+    const mac = fromBase64Url(macText);
+    if (!raw || !mac) return null;
+    const text = new TextDecoder().decode(raw);
+    for (const key of this.#keys) {
+      if (await crypto.subtle.verify("HMAC", key, mac as BufferSource, cursorInput(text))) return text;
+    }
+    return null;
+  }
+
   /** A reproducible secret for one logical acquisition: same caller, lock and key give the same secret. */
   async idempotentSecret(lockKey: string, subject: string, idempotencyKey: string): Promise<string> {
     const input = new TextEncoder().encode(["idempotency", lockKey, subject, idempotencyKey].join("\n"));
@@ -68,6 +91,10 @@ export async function verifierOf(secret: string): Promise<string> {
   return toBase64Url(new Uint8Array(digest));
 }
 
+function cursorInput(raw: string): Uint8Array<ArrayBuffer> {
+  return new TextEncoder().encode(["cursor", raw].join("\n"));
+}
+
 function macInput(lockKey: string, fencingToken: string, secret: string): Uint8Array<ArrayBuffer> {
   return new TextEncoder().encode([PREFIX, lockKey, fencingToken, secret].join("\n"));
 }
@@ -78,9 +105,9 @@ export function toBase64Url(bytes: Uint8Array): string {
   return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 }
 
-function fromBase64Url(text: string): Uint8Array | null {
+function fromBase64Url(text: string, maxLength = 200): Uint8Array | null {
   // Unpadded base64 is never 4k+1 characters long; atob would throw on it.
-  if (!/^[A-Za-z0-9_-]{1,200}$/.test(text) || text.length % 4 === 1) return null;
+  if (text.length > maxLength || !/^[A-Za-z0-9_-]+$/.test(text) || text.length % 4 === 1) return null;
   const binary = atob(text.replace(/-/g, "+").replace(/_/g, "/"));
   return Uint8Array.from(binary, (c) => c.charCodeAt(0));
 }

@@ -273,3 +273,31 @@ describe("forceRelease and state", () => {
     expect(JSON.stringify(expired)).not.toContain("verifier");
   });
 });
+
+describe("list", () => {
+  it("pages with cursors only this service can make, and refuses any other without asking the store", async () => {
+    for (const name of ["a", "b", "c"]) await locks.acquire(request({ name }));
+    const first = await locks.list(2);
+    expect(first.items.map((s) => s.name)).toEqual(["a", "b"]);
+    const second = await locks.list(2, first.cursor);
+    expect(second.items.map((s) => s.name)).toEqual(["c"]);
+    expect(second.cursor).toBeUndefined();
+
+    store.calls.length = 0;
+    const [raw, mac] = first.cursor!.split(".") as [string, string];
+    for (const forged of [raw, `${raw}.${mac.slice(0, -2)}AA`, `${btoa("{}").replace(/=+$/, "")}.${mac}`, "x.y.z"]) {
+      expect((await rejection(locks.list(2, forged))).reason).toBe("invalid_cursor");
+    }
+    expect(store.calls).toEqual([]);
+  });
+
+  it("calls an expired cursor invalid rather than a backend failure", async () => {
+    await locks.acquire(request({ name: "a" }));
+    await locks.acquire(request({ name: "b" }));
+    const { cursor } = await locks.list(1);
+    store.beforeNext("list", () => {
+      throw new StoreError("cursor_expired", "the list continuation has expired");
+    });
+    expect((await rejection(locks.list(1, cursor))).reason).toBe("invalid_cursor");
+  });
+});

@@ -1,0 +1,23 @@
+import { lockArgument } from "./args.ts";
+import type { CommandContext } from "./command-context.ts";
+import { connect } from "./connection.ts";
+import { failure } from "./failures.ts";
+import { lockTokenArgument } from "./lock-token.ts";
+import { jsonText } from "./output.ts";
+
+/** `leasegate release <lock>`: end a grant made by `acquire`; repeating it is harmless. */
+export async function releaseCommand(ctx: CommandContext): Promise<number> {
+  const { values, env, io } = ctx;
+  const lock = lockArgument("release", ctx.positionals);
+  const token = lockTokenArgument("release", values, env);
+  const client = connect(values, env);
+  let released: boolean;
+  try {
+    ({ released } = await client.release(lock, token));
+  } catch (err) {
+    throw failure(err, `release ${lock}`, client.credentials.source);
+  }
+  io.stdout.write(values.json ? jsonText({ released }) : `released=${released}\n`);
+  if (!released) io.stderr.write(`leasegate: ${lock} was already released or had expired\n`);
+  return 0;
+}

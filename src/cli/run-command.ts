@@ -1,0 +1,114 @@
+import { randomUUID } from "node:crypto";
+import { lockArgument, stringOption } from "./args.ts";
+import { Child, childExitCode } from "./child.ts";
+import type { CommandContext } from "./command-context.ts";
+import { connect } from "./connection.ts";
+import { formatDuration, parseDuration, parseTtlSeconds } from "./duration.ts";
+import { usageError } from "./errors.ts";
+import { ExitCode, signalExitCode } from "./exit-codes.ts";
+import { failure } from "./failures.ts";
+import { defaultHolder, holderLabel } from "./holder.ts";
+import { Interrupts } from "./interrupts.ts";
+import { releaseQuietly } from "./release.ts";
+import { Renewer } from "./renewer.ts";
+import { formatInstant } from "./timing.ts";
+import { acquireWithWait } from "./wait.ts";
+import { WaitProgress } from "./wait-progress.ts";
+
+export const RUN_DEFAULTS = { ttl: "60s", wait: "15m", grace: "10s" } as const;
+
+/**
+ * `leasegate run <lock> -- <command...>`: acquire (waiting), run the command with the lock
+ * held and renewed, stop it if the lock is lost, release at the end whatever happened.
+ */
+export async function runCommand(ctx: CommandContext): Promise<number> {
+  const { values, env, io } = ctx;
+  const lock = lockArgument("run", ctx.positionals);
+  if (ctx.commandLine.length === 0) throw usageError("run: missing the command to run, after --");
+  const ttlSeconds = parseTtlSeconds(stringOption(values, "ttl") ?? RUN_DEFAULTS.ttl);
+  const waitMs = parseDuration(stringOption(values, "wait") ?? RUN_DEFAULTS.wait, "--wait");
+  const graceMs = parseDuration(stringOption(values, "grace") ?? RUN_DEFAULTS.grace, "--grace");
+  const holder = holderLabel(stringOption(values, "holder") ?? defaultHolder(env));
+  const idempotencyKey = stringOption(values, "idempotency-key") ?? `leasegate-run-${randomUUID()}`;
+  const client = connect(values, env);
+  const log = (line: string) => void io.stderr.write(`${line}\n`);
+  const operation = `run ${lock}`;
+
+  const interrupts = new Interrupts();
+  interrupts.install();
+  // A second signal before the command runs means "stop now": a grant in flight expires on its own.
+  let signalsBeforeCommand = 0;
+  const stopHurrying = interrupts.onSignal((signal) => {
+    if (++signalsBeforeCommand > 1) {
+      log(`leasegate: ${signal} again; exiting without waiting`);
+      process.exit(signalExitCode(signal));
+    }
+  });
+  try {
+    const progress = new WaitProgress(io.stderr, lock, waitMs);
+    let acquired;
+    try {
+      acquired = await acquireWithWait({ client, lock, ttlSeconds, holder, idempotencyKey, waitMs, progress, cancel: interrupts.signal });
+    } catch (err) {
+      throw failure(err, operation, client.credentials.source);
+    } finally {
+      progress.stop();
+    }
+    const waited = progress.waitedMs;
+    if (!acquired) {
+      log(`leasegate: interrupted by ${interrupts.received} while waiting for ${lock}`);
+      return signalExitCode(interrupts.received ?? "SIGTERM");
+    }
+    const { grant } = acquired;
+    if (interrupts.received) {
+      log(`leasegate: interrupted by ${interrupts.received}; not running the command`);
+      await releaseQuietly(client, lock, grant.token, log);
+      return signalExitCode(interrupts.received);
+    }
+    stopHurrying();
+    log(
+      `leasegate: acquired ${lock} as ${grant.holder ?? holder} (fencing token ${grant.fencingToken}, ttl ${grant.ttlSeconds}s, expires ${formatInstant(grant.expiresAt)})` +
+        (waited >= 1000 ? ` after waiting ${formatDuration(waited)}` : ""),
+    );
+
+    const child = new Child(ctx.commandLine, {
+      ...env,
+      LEASEGATE_LOCK: lock,
+      LEASEGATE_FENCING_TOKEN: grant.fencingToken,
+      LEASEGATE_HOLDER: grant.holder ?? holder,
+      LEASEGATE_EXPIRES_AT: grant.expiresAt,
+    });
+    let lostReason: string | undefined;
+    const renewer = new Renewer({
+      client,
+      lock,
+      token: grant.token,
+      ttlSeconds,
+      grant,
+      sentAt: acquired.sentAt,
+      renewNow: acquired.maybeReplayed,
+      log,
+      onLost: (reason) => {
+        lostReason = reason;
+        log(`leasegate: lost ${lock}: ${reason}; stopping the command (SIGTERM, SIGKILL after ${formatDuration(graceMs)})`);
+        child.terminate(graceMs);
+      },
+    });
+    const stopForwarding = interrupts.onSignal((signal) => child.signal(signal));
+    renewer.start();
+
+    const end = await child.ended;
+    stopForwarding();
+    await renewer.stop();
+    if (end.kind === "spawn-failed") log(`leasegate: cannot run ${ctx.commandLine[0]}: ${end.error.code ?? end.error.message}`);
+    await releaseQuietly(client, lock, grant.token, log);
+
+    if (lostReason !== undefined) return ExitCode.lockLost;
+    const code = childExitCode(end);
+    // A cancelled job never reports success, whatever its command did with the signal.
+    if (code === 0 && interrupts.received) return signalExitCode(interrupts.received);
+    return code;
+  } finally {
+    interrupts.uninstall();
+  }
+}

@@ -1,0 +1,59 @@
+import { lockArgument } from "./args.ts";
+import { GatewayError, type LockState } from "./client.ts";
+import type { CommandContext } from "./command-context.ts";
+import { connect } from "./connection.ts";
+import { formatDuration } from "./duration.ts";
+import { failure } from "./failures.ts";
+import { jsonText } from "./output.ts";
+import { formatInstant } from "./timing.ts";
+
+/** `leasegate status <lock>`: a lock's state. A lock never acquired is free. */
+export async function statusCommand(ctx: CommandContext): Promise<number> {
+  const { values, env, io } = ctx;
+  const lock = lockArgument("status", ctx.positionals);
+  const client = connect(values, env);
+  let state: LockState;
+  try {
+    state = await client.state(lock);
+  } catch (err) {
+    if (err instanceof GatewayError && err.code === "lock_not_found") {
+      state = { name: lock, namespace: "", status: "free", ttlSeconds: 0, transitions: 0, metadata: {} };
+    } else {
+      throw failure(err, `status ${lock}`, client.credentials.source);
+    }
+  }
+  io.stdout.write(values.json ? jsonText(state) : describeState(state));
+  return 0;
+}
+
+export function describeState(state: LockState, now = Date.now()): string {
+  const rows: Array<[string, string | undefined]> = [
+    ["lock", state.name],
+    ["status", state.status],
+    ["holder", state.holder],
+    ["subject", state.subject],
+    ["fencing token", state.fencingToken],
+    ["expires", state.expiresAt && `${formatInstant(state.expiresAt)} (${relativeExpiry(state, now)})`],
+    ["acquired", state.acquiredAt && formatInstant(state.acquiredAt)],
+    ["renewed", state.renewedAt && formatInstant(state.renewedAt)],
+    ["ttl", state.status === "free" || !state.ttlSeconds ? undefined : `${state.ttlSeconds}s`],
+    ["transitions", state.namespace ? String(state.transitions) : undefined],
+    ["force-released", state.forcedRelease && `by ${state.forcedRelease.by} at ${formatInstant(state.forcedRelease.at)}`],
+    ...Object.entries(state.metadata ?? {}).map(([k, v]): [string, string] => [`metadata ${k}`, v]),
+  ];
+  const shown = rows.filter((r): r is [string, string] => r[1] !== undefined && r[1] !== "");
+  const width = Math.max(...shown.map(([k]) => k.length)) + 1;
+  return shown.map(([k, v]) => `${`${k}:`.padEnd(width + 1)}${v}\n`).join("");
+}
+
+/** `42s`, `expired 3s ago`, or `-` for a free lock: the list's EXPIRES IN column. */
+export function expiresIn(state: LockState, now = Date.now()): string {
+  if (state.status === "free" || !state.expiresAt) return "-";
+  const left = Date.parse(state.expiresAt) - now;
+  return left >= 0 ? formatDuration(left) : `expired ${formatDuration(-left)} ago`;
+}
+
+function relativeExpiry(state: LockState, now: number): string {
+  const text = expiresIn(state, now);
+  return text.startsWith("expired") || text === "-" ? text : `in ${text}`;
+}

@@ -1,0 +1,210 @@
+/**
+ * The two "direct" baselines: callers that talk to the apiserver themselves, without leasegate.
+ *
+ * - ClientGoLocker: the loop client-go's leader election runs against a Lease, written with
+ *   @kubernetes/client-node. acquire = GET, then POST (absent) or PUT (free or expired);
+ *   renew = GET then PUT; release = GET then PUT (holderIdentity cleared). Every write is
+ *   conditional on the resourceVersion just read; a 409 is a lost race.
+ * - SameCallsLocker: exactly the Kubernetes requests the gateway itself sends, through the
+ *   gateway's own Lease adapter (src/kube/lease-store.ts) in this process:
+ *   acquire = GET then PUT/POST; renew = one JSON Patch; release = one JSON Patch. The
+ *   difference between the gateway and this is what the gateway adds (HTTP hop, JWT
+ *   verification, policy, lock tokens, serialisation).
+ */
+import { CoordinationV1Api, KubeConfig } from "@kubernetes/client-node";
+import type { LeaseApi } from "../../src/kube/lease-api.ts";
+import { type LeaseObject, microTime } from "../../src/kube/lease-codec.ts";
+import { KubeLeaseStore } from "../../src/kube/lease-store.ts";
+import { fetchLeaseApi } from "../../src/kube/fetch-lease-api.ts";
+import { kubeconfigLeaseApi } from "../../src/kube/kubeconfig-lease-api.ts";
+import type { LockRecord } from "../../src/locks/lock-record.ts";
+import { isStoreError } from "../../src/locks/lock-store.ts";
+import { randomSecret, verifierOf } from "../../src/locks/lock-token.ts";
+
+export type Outcome = "ok" | "held" | "conflict" | "lost";
+
+/** client-node's CoordinationV1Api from a kubeconfig file, as a direct caller would build it. */
+export function clientNodeLeaseApi(kubeconfigFile: string): LeaseApi {
+  const kc = new KubeConfig();
+  kc.loadFromFile(kubeconfigFile);
+  return kc.makeApiClient(CoordinationV1Api) as unknown as LeaseApi;
+}
+
+/**
+ * client-node's CoordinationV1Api for a server URL and a bearer token, with no TLS options of
+ * its own: requests then go through the process-wide fetch dispatcher, which keeps connections
+ * alive (the server's CA must be trusted process-wide, e.g. NODE_EXTRA_CA_CERTS). Also used for
+ * the plain-HTTP counting proxy.
+ */
+export function clientNodeLeaseApiFor(server: string, token: string): LeaseApi {
+  const kc = new KubeConfig();
+  kc.loadFromOptions({
+    clusters: [{ name: "bench", server, skipTLSVerify: server.startsWith("http:") }],
+    users: [{ name: "bench", token }],
+    contexts: [{ name: "bench", cluster: "bench", user: "bench" }],
+    currentContext: "bench",
+  });
+  return kc.makeApiClient(CoordinationV1Api) as unknown as LeaseApi;
+}
+
+/** The gateway's Node default transport: client-node configured from a kubeconfig file. */
+export function gatewayKubeconfigTransport(kubeconfigFile: string): LeaseApi {
+  const kc = new KubeConfig();
+  kc.loadFromFile(kubeconfigFile);
+  return kubeconfigLeaseApi(kc, 5000);
+}
+
+/** The gateway's fetch transport (Workers, and Node with `kubernetes.server`). */
+export function gatewayFetchTransport(server: string, bearerToken: string): LeaseApi {
+  return fetchLeaseApi({ server, bearerToken, timeoutMs: 5000 });
+}
+
+function statusOf(err: unknown): number | undefined {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === "number" ? code : undefined;
+}
+
+const time = (value: string | Date | undefined): number => (value === undefined ? Number.NaN : new Date(value).getTime());
+
+export class ClientGoLocker {
+  readonly api: LeaseApi;
+  readonly namespace: string;
+  readonly identity: string;
+
+  constructor(api: LeaseApi, namespace: string, identity: string) {
+    this.api = api;
+    this.namespace = namespace;
+    this.identity = identity;
+  }
+
+  async #get(name: string): Promise<LeaseObject | null> {
+    try {
+      return await this.api.readNamespacedLease({ name, namespace: this.namespace });
+    } catch (err) {
+      if (statusOf(err) === 404) return null;
+      throw err;
+    }
+  }
+
+  async #put(name: string, lease: LeaseObject): Promise<Outcome> {
+    try {
+      await this.api.replaceNamespacedLease({ name, namespace: this.namespace, body: lease });
+      return "ok";
+    } catch (err) {
+      if (statusOf(err) === 409) return "conflict";
+      throw err;
+    }
+  }
+
+  /** Expiry as a timestamp comparison: renewTime + leaseDurationSeconds on this machine's clock. */
+  static isLive(lease: LeaseObject, now: number): boolean {
+    const spec = lease.spec ?? {};
+    if (!spec.holderIdentity) return false;
+    return time(spec.renewTime) + (spec.leaseDurationSeconds ?? 0) * 1000 >= now;
+  }
+
+  async acquire(name: string, ttlSeconds: number): Promise<Outcome> {
+    const current = await this.#get(name);
+    const now = new Date();
+    if (!current) {
+      try {
+        await this.api.createNamespacedLease({
+          namespace: this.namespace,
+          body: {
+            apiVersion: "coordination.k8s.io/v1",
+            kind: "Lease",
+            metadata: { name },
+            spec: {
+              holderIdentity: this.identity,
+              leaseDurationSeconds: ttlSeconds,
+              acquireTime: microTime(now),
+              renewTime: microTime(now),
+              leaseTransitions: 0,
+            },
+          },
+        });
+        return "ok";
+      } catch (err) {
+        if (statusOf(err) === 409) return "conflict";
+        throw err;
+      }
+    }
+    const spec = current.spec ?? {};
+    if (spec.holderIdentity !== this.identity && ClientGoLocker.isLive(current, now.getTime())) return "held";
+    const transitions = (spec.leaseTransitions ?? 0) + (spec.holderIdentity === this.identity ? 0 : 1);
+    return this.#put(name, {
+      ...current,
+      spec: {
+        holderIdentity: this.identity,
+        leaseDurationSeconds: ttlSeconds,
+        acquireTime: microTime(now),
+        renewTime: microTime(now),
+        leaseTransitions: transitions,
+      },
+    });
+  }
+
+  async renew(name: string): Promise<Outcome> {
+    const current = await this.#get(name);
+    if (!current || current.spec?.holderIdentity !== this.identity) return "lost";
+    return this.#put(name, { ...current, spec: { ...current.spec, renewTime: microTime(new Date()) } });
+  }
+
+  /** client-go's release: holderIdentity cleared, leaseDurationSeconds 1. */
+  async release(name: string): Promise<Outcome> {
+    const current = await this.#get(name);
+    if (!current || current.spec?.holderIdentity !== this.identity) return "lost";
+    const now = microTime(new Date());
+    return this.#put(name, {
+      ...current,
+      spec: { holderIdentity: "", leaseDurationSeconds: 1, acquireTime: now, renewTime: now, leaseTransitions: current.spec.leaseTransitions },
+    });
+  }
+}
+
+export interface SameCallsGrant {
+  verifier: string;
+  fencingToken: string;
+}
+
+export class SameCallsLocker {
+  readonly store: KubeLeaseStore;
+  readonly subject: string;
+
+  /** `api`: the gateway's own transports, kubeconfigLeaseApi (Node default) or fetchLeaseApi (Workers, `kubernetes.server`). */
+  constructor(api: LeaseApi, namespace: string, subject: string) {
+    this.store = new KubeLeaseStore(api, namespace);
+    this.subject = subject;
+  }
+
+  /** GET, then PUT at the revision read (or POST when absent): the gateway's acquire, minus its decisions' bookkeeping. */
+  async acquire(name: string, ttlSeconds: number): Promise<SameCallsGrant | "held" | "conflict"> {
+    const verifier = await verifierOf(randomSecret());
+    const current = await this.store.get(name);
+    const now = new Date();
+    const end = current?.record.renewedAt ? current.record.renewedAt.getTime() + current.record.ttlSeconds * 1000 : 0;
+    if (current?.record.holder && end >= now.getTime()) return "held";
+    const record: LockRecord = {
+      holder: { subject: this.subject, verifier, metadata: {} },
+      ttlSeconds,
+      acquiredAt: now,
+      renewedAt: now,
+      transitions: current ? current.record.transitions + 1 : 0,
+    };
+    try {
+      const fencingToken = current ? await this.store.replace(name, record, current.resourceVersion) : await this.store.create(name, record);
+      return { verifier, fencingToken };
+    } catch (err) {
+      if (isStoreError(err, "conflict") || isStoreError(err, "already_exists")) return "conflict";
+      throw err;
+    }
+  }
+
+  async renew(name: string, grant: SameCallsGrant): Promise<void> {
+    await this.store.updateHeld(name, grant.verifier, { kind: "renew", renewedAt: new Date(), fencingToken: grant.fencingToken });
+  }
+
+  async release(name: string, grant: SameCallsGrant): Promise<void> {
+    await this.store.updateHeld(name, grant.verifier, { kind: "release" });
+  }
+}

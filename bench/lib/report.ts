@@ -1,0 +1,577 @@
+/** Renders the benchmark results as docs/benchmarks.md. */
+import type { CpuResult } from "../phases/cpu.ts";
+import type { LatencyOp, LatencySamples } from "../phases/latency.ts";
+import { REQUEST_OPS, type RequestOp, type SideCounts } from "../phases/requests.ts";
+import type { ThroughputResult } from "../phases/throughput.ts";
+import type { PollPolicy, TakeoverTrial } from "../phases/takeover.ts";
+import type { ProcMemory } from "./proc.ts";
+import { ms, pct, ratio, signedMs, summarize, table } from "./stats.ts";
+
+export interface ThroughputRow {
+  pair: string;
+  locks: number;
+  clients: number;
+  gateway: ThroughputResult;
+  direct: ThroughputResult;
+  /** CPU time spent during each side's run: the benchmark process, and the gateway process. */
+  cpu: { directClientMs: number; gatewayClientMs: number; gatewayProcessMs: number };
+}
+
+export interface TakeoverRow {
+  who: string;
+  /** null for the direct loop, which has no allowance. */
+  skewAllowanceSeconds: number | null;
+  policy: PollPolicy;
+  ttlSeconds: number;
+  trials: TakeoverTrial[];
+}
+
+export interface MemoryResult {
+  id: string;
+  label: string;
+  pid: number | undefined;
+  samples: Record<string, ProcMemory | undefined>;
+  peakConnections: number;
+  peakConnectionsAt: string;
+}
+
+export interface BenchResults {
+  quick: boolean;
+  date: string;
+  durationSeconds: number;
+  machine: {
+    cpuModel: string;
+    cpuCount: number;
+    totalMemGiB: number;
+    os: string;
+    node: string;
+    kube: string;
+    loadBefore: number[];
+    loadAfter: number[];
+  };
+  params: {
+    requestReps: number;
+    latencyRounds: number;
+    latencyWarmup: number;
+    cpuCycles: number;
+    throughputWarmupMs: number;
+    throughputMs: number;
+    takeoverTrials: number;
+    lockCounts: number[];
+    clientCounts: number[];
+  };
+  requests: Record<string, SideCounts>;
+  latency: LatencySamples;
+  /** GET /healthz round trips to the gateways: the bare HTTP hop. */
+  hop: Record<string, number[]>;
+  /** Gateway process CPU per lock operation during the latency phase. */
+  latencyCpu: Array<{ id: string; cpuMsPerOperation: number }>;
+  /** In-process CPU per operation: the gateway's app with and without Kubernetes, and the direct same calls. */
+  cpu: CpuResult[];
+  throughput: ThroughputRow[];
+  takeover: TakeoverRow[];
+  memory: MemoryResult[];
+}
+
+const TARGETS = {
+  requestsRenew: 1,
+  requestsRelease: 1,
+  requestsAcquireMax: 2,
+  addedP50Ms: 1,
+  addedP99Ms: 5,
+  throughputRatio: 0.9,
+  takeoverExcessMs: 1000,
+};
+
+const LATENCY_LEGEND: Array<[string, string]> = [
+  ["direct-cg-kc", "direct client-go-style loop with client-node built from the gateway's kubeconfig file (`loadFromFile` + `makeApiClient`); acquire GET+PUT, renew GET+PUT, release GET+PUT"],
+  ["direct-cg-ka", "the same loop with client-node given no TLS options of its own (CA trusted process-wide), so it uses the shared keep-alive fetch dispatcher"],
+  ["direct-same-kc", "exactly the gateway's Kubernetes requests (acquire GET+PUT, renew 1 PATCH, release 1 PATCH) through the gateway's own Lease adapter and its Node kubeconfig transport, in the benchmark process"],
+  ["direct-same-fetch", "the same requests through the gateway's fetch transport (used on Workers and by Node with `kubernetes.server`)"],
+  ["gw-node-kc", "the gateway on Node, `kubernetes.kubeconfig` (the transport `inCluster` and kubeconfig deployments use)"],
+  ["gw-node-fetch", "the gateway on Node, `kubernetes.server` + bearer token (fetch transport)"],
+  ["gw-workerd", "the gateway in workerd (Miniflare), `kubernetes.server` + bearer token (fetch transport)"],
+  ["app-in-process", "diagnostic: the gateway's own app (`createGateway`, fetch transport, access log discarded) called in the benchmark process through `app.request`: all of the gateway's work, without the HTTP hop and the second process"],
+];
+
+/** Gateway vs the direct caller that makes the very same Kubernetes requests over the same transport. */
+const ADDED: Array<{ gateway: string; baseline: string; node: boolean }> = [
+  { gateway: "gw-node-kc", baseline: "direct-same-kc", node: true },
+  { gateway: "gw-node-fetch", baseline: "direct-same-fetch", node: true },
+  { gateway: "gw-workerd", baseline: "direct-same-fetch", node: false },
+  { gateway: "app-in-process", baseline: "direct-same-fetch", node: false },
+];
+
+const OPS: LatencyOp[] = ["acquire", "renew", "release"];
+
+/** gateway / direct cycles per second; NaN when neither completed a cycle, Infinity when only the gateway did. */
+const throughputRatio = (t: ThroughputRow) => (t.direct.perSecond > 0 ? t.gateway.perSecond / t.direct.perSecond : t.gateway.perSecond > 0 ? Infinity : Number.NaN);
+
+const verdict = (ok: boolean, missBy: string) => (ok ? "PASS" : `MISS by ${missBy}`);
+const kib = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? "–" : `${(v / 1024).toFixed(1)} MiB`);
+const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : Number.NaN);
+
+function countCell(c: { samples: number[]; methods: Record<string, number> } | undefined): string {
+  if (!c || c.samples.length === 0) return "–";
+  const s = summarize(c.samples);
+  const n = c.samples.length;
+  const methods = Object.entries(c.methods)
+    .sort()
+    .map(([m, k]) => `${Number.isInteger(k / n) ? k / n : (k / n).toFixed(2)} ${m}`)
+    .join(" + ");
+  const value = s.min === s.max ? String(s.min) : `${s.mean.toFixed(2)} (${s.min}–${s.max})`;
+  return `${value}${methods ? ` (${methods})` : ""}`;
+}
+
+export function renderReport(r: BenchResults): string {
+  const out: string[] = [];
+  const p = r.params;
+  const lat = (id: string, op: LatencyOp) => summarize(r.latency[id]?.[op] ?? []);
+
+  out.push("# Benchmarks");
+  out.push("");
+  out.push(
+    `Generated by \`${r.quick ? "BENCH_QUICK=1 " : ""}npm run bench\` (bench/run.ts) on ${r.date}, ${r.quick ? "**quick run** (small samples: indicative only)" : "full run"}, ` +
+      `${(r.durationSeconds / 60).toFixed(1)} minutes. The whole file is written by that command: change bench/ (the hand-written notes live in bench/lib/report.ts), not this file.`,
+  );
+  out.push("");
+  out.push(
+    "Every number comes from one run on one machine, against the real local kube-apiserver with embedded etcd " +
+      "([infra/test-cluster](../infra/test-cluster)), with the gateway, the apiserver, etcd and the benchmark clients all sharing the CPUs listed below. " +
+      "Treat them as relative (gateway vs direct, measured side by side in the same run), not as capacity figures for a real cluster.",
+  );
+  out.push("");
+
+  // ---- machine ----
+  const m = r.machine;
+  out.push("## Machine");
+  out.push("");
+  out.push(
+    table(
+      ["CPU", "cores", "memory", "OS", "Node", "kube-apiserver", "load average before → after (1/5/15 min)"],
+      [
+        [
+          m.cpuModel,
+          m.cpuCount,
+          `${m.totalMemGiB.toFixed(1)} GiB`,
+          m.os,
+          m.node,
+          m.kube,
+          `${m.loadBefore.map((x) => x.toFixed(2)).join(" / ")} → ${m.loadAfter.map((x) => x.toFixed(2)).join(" / ")}`,
+        ],
+      ],
+      ["l", "r", "r", "l", "l", "l", "l"],
+    ),
+  );
+  out.push("");
+  out.push(
+    `Sample sizes: ${p.requestReps} repetitions per request count, ${p.latencyRounds} latency rounds per target after ${p.latencyWarmup} warm-up rounds, ` +
+      `${p.cpuCycles} cycles per in-process CPU measurement, ${p.throughputMs / 1000} s measured per throughput configuration after ${p.throughputWarmupMs / 1000} s warm-up, ${p.takeoverTrials} takeover trial(s) per row.`,
+  );
+  out.push("");
+
+  // ---- targets ----
+  const summaryRows: string[][] = [];
+  const gatewaySides = Object.keys(r.requests).filter((k) => k.startsWith("gateway"));
+  const reqStat = (op: RequestOp) => summarize(gatewaySides.flatMap((side) => r.requests[side]?.[op].samples ?? []));
+  for (const [op, goal, label] of [
+    ["renew", TARGETS.requestsRenew, "= 1"],
+    ["release", TARGETS.requestsRelease, "= 1"],
+  ] as const) {
+    const s = reqStat(op);
+    summaryRows.push([
+      `apiserver requests per ${op} (gateway, Node and workerd)`,
+      s.min === s.max ? String(s.max) : `${s.mean.toFixed(2)} (max ${s.max})`,
+      label,
+      verdict(s.max === goal && s.min === goal, `${(s.max - goal).toFixed(0)} request(s)`),
+    ]);
+  }
+  {
+    const acquireOps: RequestOp[] = ["acquire (new lock)", "acquire (free lock)", "acquire (held: refused)"];
+    const s = summarize(gatewaySides.flatMap((side) => acquireOps.flatMap((op) => r.requests[side]?.[op].samples ?? [])));
+    summaryRows.push([
+      "apiserver requests per acquire (gateway; new, free and held locks)",
+      `max ${s.max}`,
+      "≤ 2",
+      verdict(s.max <= TARGETS.requestsAcquireMax, `${s.max - TARGETS.requestsAcquireMax} request(s)`),
+    ]);
+  }
+  for (const a of ADDED.filter((x) => x.node)) {
+    for (const [stat, goal] of [
+      ["p50", TARGETS.addedP50Ms],
+      ["p99", TARGETS.addedP99Ms],
+    ] as const) {
+      const added = OPS.map((op) => lat(a.gateway, op)[stat] - lat(a.baseline, op)[stat]);
+      const worst = Math.max(...added);
+      summaryRows.push([
+        `gateway-added latency ${stat}, ${a.gateway} − ${a.baseline}`,
+        OPS.map((op, i) => `${op} ${signedMs(added[i]!)}`).join(", ") + " ms",
+        `≤ ${goal} ms`,
+        verdict(worst <= goal, `${(worst - goal).toFixed(2)} ms (worst: ${OPS[added.indexOf(worst)]})`),
+      ]);
+    }
+  }
+  for (const pair of [...new Set(r.throughput.map((t) => t.pair))]) {
+    const rows = r.throughput.filter((t) => t.pair === pair);
+    const ratios = rows.map((t) => throughputRatio(t));
+    const worst = Math.min(...ratios.map((x) => (Number.isNaN(x) ? 0 : x)));
+    const worstRow = rows[ratios.findIndex((x) => (Number.isNaN(x) ? 0 : x) === worst)];
+    const meeting = ratios.filter((x) => x >= TARGETS.throughputRatio).length;
+    summaryRows.push([
+      `cycle throughput, gateway Node vs direct (${pair} transport)`,
+      `${meeting}/${rows.length} configurations ≥ 90 %; worst ${pct(worst)}${worstRow ? ` (${worstRow.locks} lock(s), ${worstRow.clients} client(s))` : ""}`,
+      "≥ 90 % of direct",
+      verdict(meeting === rows.length, `${((TARGETS.throughputRatio - worst) * 100).toFixed(0)} points in the worst configuration`),
+    ]);
+  }
+  for (const row of r.takeover.filter((t) => t.skewAllowanceSeconds === 0)) {
+    const worst = Math.max(...row.trials.map((t) => t.takeoverMs - row.ttlSeconds * 1000));
+    summaryRows.push([
+      `takeover − TTL, ${row.who}, skewAllowanceSeconds 0, polling ${row.policy}`,
+      `max ${signedMs(worst / 1000, 2)} s (TTL ${row.ttlSeconds} s)`,
+      "≤ TTL + 1 s",
+      verdict(worst <= TARGETS.takeoverExcessMs, `${((worst - TARGETS.takeoverExcessMs) / 1000).toFixed(2)} s`),
+    ]);
+  }
+  out.push("## Targets");
+  out.push("");
+  out.push(table(["target", "measured", "goal", "result"], summaryRows, ["l", "l", "l", "l"]));
+  out.push("");
+  out.push(
+    "Takeover targets apply with `skewAllowanceSeconds: 0`; with the default allowance of 2 s a takeover waits TTL + 2 s by design (see section 4). " +
+      "Gateway-added latency is measured against a direct caller making exactly the same Kubernetes requests over the same transport (section 2).",
+  );
+  out.push("");
+
+  // ---- 1. requests ----
+  out.push("## 1. apiserver requests per operation");
+  out.push("");
+  out.push(
+    "Counted independently at an HTTP proxy in front of the apiserver (`test/support/fault-proxy.ts`, passing everything through); both gateways and the direct " +
+      `loop talk to the apiserver only through it. Operations run one at a time and the proxy's counters are reset before each; ${p.requestReps} repetitions each ` +
+      "(release twice per repetition). A cell reads `requests (by method)`, or `mean (min–max)` when repetitions differed.",
+  );
+  out.push("");
+  const sides = Object.keys(r.requests);
+  const goalOf: Record<RequestOp, string> = {
+    "acquire (new lock)": "≤ 2",
+    "acquire (free lock)": "≤ 2",
+    "acquire (held: refused)": "≤ 2",
+    renew: "= 1",
+    release: "= 1",
+  };
+  const limitOf: Record<RequestOp, [number, number]> = {
+    "acquire (new lock)": [0, 2],
+    "acquire (free lock)": [0, 2],
+    "acquire (held: refused)": [0, 2],
+    renew: [1, 1],
+    release: [1, 1],
+  };
+  out.push(
+    table(
+      ["operation", ...sides, "goal (gateway)", "result"],
+      REQUEST_OPS.map((op) => {
+        const gw = gatewaySides.flatMap((side) => r.requests[side]?.[op].samples ?? []);
+        const s = summarize(gw);
+        const [lo, hi] = limitOf[op];
+        const ok = s.min >= lo && s.max <= hi;
+        return [op, ...sides.map((side) => countCell(r.requests[side]?.[op])), goalOf[op], verdict(ok, `${Math.max(s.max - hi, lo - s.min)} request(s)`)];
+      }),
+      ["l", ...sides.map(() => "l" as const), "l", "l"],
+    ),
+  );
+  out.push("");
+  const mismatches = gatewaySides.flatMap((side) => REQUEST_OPS.map((op) => r.requests[side]?.[op].serverTimingMismatches ?? 0)).reduce((a, b) => a + b, 0);
+  out.push(
+    mismatches === 0
+      ? "The gateway's own `Server-Timing: kube;desc=\"N requests\"` header agreed with the proxy's count on every call."
+      : `The gateway's \`Server-Timing\` request count disagreed with the proxy's count on ${mismatches} call(s).`,
+  );
+  out.push("");
+  const d = r.requests["direct client-go-style loop"];
+  if (d) {
+    const perCycle = (side: SideCounts | undefined) =>
+      side ? mean(side["acquire (free lock)"].samples) + mean(side.renew.samples) + mean(side.release.samples) : Number.NaN;
+    const g = r.requests["gateway (Node)"];
+    out.push(
+      `Per steady-state acquire → renew → release cycle: gateway ${perCycle(g).toFixed(0)} requests, direct client-go-style loop ${perCycle(d).toFixed(0)} requests ` +
+        `(${ratio(perCycle(g) / perCycle(d))}). Renew and release need no prior read on the gateway: one JSON Patch whose \`test\` operation checks the holder's token verifier.`,
+    );
+    out.push("");
+  }
+
+  // ---- 2. latency ----
+  out.push("## 2. Latency");
+  out.push("");
+  out.push(
+    `One caller, one operation at a time, ${p.latencyRounds} rounds; each round runs one acquire → renew → release cycle on every target, in an order rotated each round, ` +
+      "so background load falls on all targets alike. Acquire always finds an existing free Lease (GET then PUT). Gateways talk straight to the apiserver (no proxy); " +
+      "the benchmark client reaches them over loopback HTTP with keep-alive and one cached JWT, which every request carries and the gateway verifies (RS256). Times in ms.",
+  );
+  out.push("");
+  out.push(table(["target", "what it is"], LATENCY_LEGEND.filter(([id]) => r.latency[id]).map(([id, what]) => [`\`${id}\``, what]), ["l", "l"]));
+  out.push("");
+  out.push(
+    table(
+      ["target", "acquire p50", "acquire p99", "renew p50", "renew p99", "release p50", "release p99"],
+      Object.keys(r.latency).map((id) => [`\`${id}\``, ...OPS.flatMap((op) => [ms(lat(id, op).p50), ms(lat(id, op).p99)])]),
+    ),
+  );
+  out.push("");
+  out.push("### Gateway-added latency");
+  out.push("");
+  out.push(
+    "Gateway minus the direct caller that sends the same Kubernetes requests over the same transport, per percentile (ms). The Node rows carry the targets " +
+      `(p50 ≤ ${TARGETS.addedP50Ms} ms, p99 ≤ ${TARGETS.addedP99Ms} ms); workerd is shown for comparison. A difference of p99s is noisier than the p99s themselves.`,
+  );
+  out.push("");
+  out.push(
+    table(
+      ["gateway", "baseline", ...OPS.flatMap((op) => [`${op} p50`, `${op} p99`]), "result"],
+      ADDED.filter((a) => r.latency[a.gateway] && r.latency[a.baseline]).map((a) => {
+        const added = OPS.map((op) => [lat(a.gateway, op).p50 - lat(a.baseline, op).p50, lat(a.gateway, op).p99 - lat(a.baseline, op).p99] as const);
+        const worst50 = Math.max(...added.map((x) => x[0]));
+        const worst99 = Math.max(...added.map((x) => x[1]));
+        const result = !a.node
+          ? a.gateway === "app-in-process"
+            ? "(diagnostic)"
+            : "(no target)"
+          : worst50 <= TARGETS.addedP50Ms && worst99 <= TARGETS.addedP99Ms
+            ? "PASS"
+            : [
+                worst50 > TARGETS.addedP50Ms ? `p50 MISS by ${(worst50 - TARGETS.addedP50Ms).toFixed(2)} ms` : "p50 PASS",
+                worst99 > TARGETS.addedP99Ms ? `p99 MISS by ${(worst99 - TARGETS.addedP99Ms).toFixed(2)} ms` : "p99 PASS",
+              ].join(", ");
+        return [`\`${a.gateway}\``, `\`${a.baseline}\``, ...added.flatMap(([x, y]) => [signedMs(x), signedMs(y)]), result];
+      }),
+    ),
+  );
+  out.push("");
+  const hopRows = Object.entries(r.hop).filter(([, xs]) => xs.length > 0);
+  if (hopRows.length || r.latencyCpu.length) {
+    out.push("Where the added time goes:");
+    out.push("");
+    if (hopRows.length) {
+      out.push(
+        table(
+          ["bare HTTP hop: `GET /healthz` from the benchmark client", "p50", "p99"],
+          hopRows.map(([id, xs]) => [id === "hop-node" ? "to `gw-node-fetch`" : id === "hop-workerd" ? "to `gw-workerd`" : id, ms(summarize(xs).p50), ms(summarize(xs).p99)]),
+        ),
+      );
+      out.push("");
+    }
+    if (r.latencyCpu.length) {
+      out.push(
+        table(
+          ["gateway process", "CPU per lock operation during the latency phase"],
+          r.latencyCpu.map((c) => [`\`${c.id}\``, `${ms(c.cpuMsPerOperation)} ms`]),
+        ),
+      );
+      out.push("");
+      out.push(
+        "CPU per operation is the gateway process's user + system time over the recorded latency rounds divided by its acquire, renew and release calls in them; " +
+          "`gw-node-fetch` and `gw-workerd` also answered one `/healthz` per round. For workerd it is the workerd process. Resolution is 10 ms of CPU over the phase.",
+      );
+      out.push("");
+    }
+  }
+  if (r.cpu.length) {
+    out.push(
+      table(
+        [`in the benchmark process, ${p.cpuCycles} cycles each, one after another`, "CPU per operation (ms)", "wall p50 per operation (ms)"],
+        r.cpu.map((c) => [c.id, ms(c.cpuMsPerOperation), ms(c.wallP50Ms)]),
+      ),
+    );
+    out.push("");
+    out.push(
+      "The first row is the gateway's own work with no Kubernetes at all (the in-memory store): HTTP routing and validation, JWT verification, policy, lock tokens. " +
+        "The last two differ by what the gateway does on top of the same Kubernetes requests. CPU is this process's user + system time (`process.cpuUsage`), averaged over acquire, renew and release.",
+    );
+    out.push("");
+  }
+  out.push("### Against the client-go-style loop");
+  out.push("");
+  out.push("What a caller sees when it uses the gateway instead of running the loop itself with the same client library (p50 ratio, below 1× means the gateway is faster):");
+  out.push("");
+  const vs: Array<[string, string]> = [
+    ["gw-node-kc", "direct-cg-kc"],
+    ["gw-node-fetch", "direct-cg-ka"],
+    ["gw-workerd", "direct-cg-ka"],
+  ];
+  out.push(
+    table(
+      ["gateway", "direct loop", ...OPS.map((op) => `${op} p50`)],
+      vs.filter(([g, dd]) => r.latency[g] && r.latency[dd]).map(([g, dd]) => [
+        `\`${g}\``,
+        `\`${dd}\``,
+        ...OPS.map((op) => `${ms(lat(g, op).p50)} vs ${ms(lat(dd, op).p50)} (${ratio(lat(g, op).p50 / lat(dd, op).p50)})`),
+      ]),
+      ["l", "l", "l", "l", "l"],
+    ),
+  );
+  out.push("");
+
+  // ---- 3. throughput ----
+  out.push("## 3. Throughput of acquire → release cycles");
+  out.push("");
+  out.push(
+    "C concurrent clients, each with its own identity (and on the gateway its own cached JWT), pick one of L locks at random, acquire it and release it. " +
+      "A loser (lock held, or a lost write race: 409 on either side) retries the same lock after a jittered exponential backoff (2 ms doubling to 200 ms, " +
+      "×0.5–1.5, reset by a success), the same on both sides; Retry-After is not honoured here because a held lock is released within milliseconds, while " +
+      "Retry-After counts whole seconds of TTL. Only cycles completed inside the measured window count. The direct side is the client-go-style loop (acquire GET + POST/PUT, " +
+      "release GET + PUT) run by the same number of concurrent clients in the benchmark process; the gateway side sends the same clients' requests to one Node gateway. " +
+      "\"losses/cycle\" is lost acquire attempts per successful cycle. \"CPU ms/cycle\" is CPU time per completed cycle (warm-up included) of the processes each side " +
+      "adds: the benchmark process for the direct loop; the benchmark process (HTTP clients) plus the gateway process for the gateway. The apiserver's and etcd's CPU is not included.",
+  );
+  out.push("");
+  for (const pair of [...new Set(r.throughput.map((t) => t.pair))]) {
+    const pairLabel =
+      pair === "kubeconfig"
+        ? "`gw-node-kc` vs the loop with client-node from the kubeconfig file (`direct-cg-kc`)"
+        : "`gw-node-fetch` vs the loop with client-node on keep-alive connections (`direct-cg-ka`)";
+    out.push(`### ${pair} transport: ${pairLabel}`);
+    out.push("");
+    out.push(
+      table(
+        ["locks", "clients", "direct cycles/s", "gateway cycles/s", "gateway / direct", "losses/cycle direct / gateway", "CPU ms/cycle direct / gateway (client + gateway)", "errors direct / gateway", "result (≥ 90 %)"],
+        r.throughput
+          .filter((t) => t.pair === pair)
+          .map((t) => {
+            const q = throughputRatio(t);
+            return [
+              t.locks,
+              t.clients,
+              t.direct.perSecond.toFixed(1),
+              t.gateway.perSecond.toFixed(1),
+              pct(q),
+              `${t.direct.lossesPerCycle.toFixed(2)} / ${t.gateway.lossesPerCycle.toFixed(2)}`,
+              `${ms(t.cpu.directClientMs / t.direct.totalCycles, 1)} / ${ms((t.cpu.gatewayClientMs + t.cpu.gatewayProcessMs) / t.gateway.totalCycles, 1)} (${ms(t.cpu.gatewayClientMs / t.gateway.totalCycles, 1)} + ${ms(t.cpu.gatewayProcessMs / t.gateway.totalCycles, 1)})`,
+              `${t.direct.errors} / ${t.gateway.errors}`,
+              Number.isNaN(q) ? "MISS (no cycle completed on either side)" : verdict(q >= TARGETS.throughputRatio, `${((TARGETS.throughputRatio - q) * 100).toFixed(0)} points`),
+            ];
+          }),
+      ),
+    );
+    out.push("");
+    const errs = r.throughput.filter((t) => t.pair === pair && (t.gateway.firstError || t.direct.firstError));
+    for (const t of errs) {
+      out.push(
+        `- errors at ${t.locks} lock(s), ${t.clients} client(s): ${[t.direct.firstError && `direct: ${t.direct.firstError}`, t.gateway.firstError && `gateway: ${t.gateway.firstError}`].filter(Boolean).join("; ")}`,
+      );
+    }
+    if (errs.length) out.push("");
+  }
+
+  // ---- 4. takeover ----
+  out.push("## 4. Takeover after the holder stops renewing");
+  out.push("");
+  out.push(
+    `The holder acquires with a ${r.takeover[0]?.ttlSeconds ?? 2} s TTL and goes silent; a contender polls acquire until granted, either every 100 ms or after the ` +
+      "`Retry-After` the gateway sends with `409 lock_held`. Takeover time runs from the grant's renewTime (written by the gateway's clock, the same machine's clock) " +
+      "to the contender's successful answer. The rows with `skewAllowanceSeconds: 0` carry the target; the default allowance of 2 s delays takeover by 2 s on purpose " +
+      "(it absorbs clock differences between gateways, see docs/design.md). The direct loop judges expiry from renewTime + leaseDurationSeconds, like the gateway with allowance 0.",
+  );
+  out.push("");
+  out.push(
+    table(
+      ["who", "skewAllowanceSeconds", "polling", "trials", "takeover mean", "takeover max", "− TTL (mean / max)", "polls (mean)", "result (≤ TTL + 1 s)"],
+      r.takeover.map((row) => {
+        const times = row.trials.map((t) => t.takeoverMs / 1000);
+        const excess = times.map((x) => x - row.ttlSeconds);
+        const worst = Math.max(...excess);
+        const budget = TARGETS.takeoverExcessMs / 1000;
+        const result =
+          row.skewAllowanceSeconds === 0
+            ? verdict(worst <= budget, `${(worst - budget).toFixed(2)} s`)
+            : row.skewAllowanceSeconds === null
+              ? "(reference)"
+              : `informational: over TTL + 1 s by ${(worst - budget).toFixed(2)} s, as the ${row.skewAllowanceSeconds} s allowance intends; ` +
+                `${worst <= row.skewAllowanceSeconds + budget ? "within" : "beyond"} TTL + allowance + 1 s`;
+        return [
+          row.who,
+          row.skewAllowanceSeconds === null ? "–" : `${row.skewAllowanceSeconds}${row.skewAllowanceSeconds === 2 ? " (default)" : ""}`,
+          row.policy,
+          row.trials.length,
+          `${mean(times).toFixed(2)} s`,
+          `${Math.max(...times).toFixed(2)} s`,
+          `${signedMs(mean(excess))} / ${signedMs(worst)} s`,
+          mean(row.trials.map((t) => t.polls)).toFixed(1),
+          result,
+        ];
+      }),
+      ["l", "l", "l", "r", "r", "r", "r", "r", "l"],
+    ),
+  );
+  out.push("");
+
+  // ---- 5. memory ----
+  out.push("## 5. Gateway memory");
+  out.push("");
+  out.push(
+    "Resident memory of the Node gateway processes (`/proc/<pid>/status`; the pid is found from the listening port). VmHWM is the peak resident set since the " +
+      "process started, so the last column is the peak over latency and all throughput runs, the heaviest being 64 clients on 100 locks. " +
+      "\"apiserver connections\" counts the gateway's established TCP connections to the apiserver, sampled half-way through each throughput run.",
+  );
+  out.push("");
+  const memKeys = ["idle after start", "after latency phase", "under load (64 clients, 100 locks), RSS", "after throughput phase"];
+  out.push(
+    table(
+      ["gateway", "RSS idle", "RSS under heaviest load", "peak RSS (VmHWM) after all load", "open fds at end", "apiserver connections (peak, where)"],
+      r.memory.map((mm) => [
+        `\`${mm.id}\``,
+        kib(mm.samples[memKeys[0]!]?.rssKiB),
+        kib(mm.samples[memKeys[2]!]?.rssKiB),
+        kib(mm.samples[memKeys[3]!]?.hwmKiB),
+        String(mm.samples[memKeys[3]!]?.openFds ?? "–"),
+        mm.peakConnectionsAt ? `${mm.peakConnections} (${mm.peakConnectionsAt})` : "–",
+      ]),
+      ["l", "r", "r", "r", "r", "l"],
+    ),
+  );
+  out.push("");
+
+  // ---- method ----
+  out.push("## How it is measured");
+  out.push("");
+  out.push(
+    [
+      "- `npm run bench` starts the local kube-apiserver + etcd (`infra/test-cluster`), then runs `bench/run.ts`; `BENCH_QUICK=1` shrinks every sample.",
+      "- Gateways are the real thing: `node src/node.ts` as a child process and the `wrangler deploy --dry-run` bundle in workerd (Miniflare), started by `test/support/gateway.ts` " +
+        "with the least-privileged ServiceAccount `leasegate/leasegate` and each in its own namespace; default settings (access log on, request timeout 5 s) except where stated.",
+      "- Callers authenticate with RS256 JWTs from a local OIDC issuer (`test/support/oidc-issuer.ts`); each client mints one token and reuses it, so every request pays JWT verification with a cached JWKS.",
+      "- The direct side uses `@kubernetes/client-node` with the same ServiceAccount token; Leases are plain `coordination.k8s.io/v1` objects written the way client-go's leader election writes them.",
+      "- Percentiles are nearest-rank over all recorded samples; latencies are wall-clock times around one awaited call in the benchmark process.",
+      "- The gateway, apiserver, etcd and benchmark clients share the machine's cores, so CPU spent by one side slows the others; the comparison is fair only because both sides run in the same conditions, interleaved or back to back.",
+    ].join("\n"),
+  );
+  out.push("");
+
+  out.push(NOTES);
+  return out.join("\n");
+}
+
+/** Hand-written, not derived from the run's numbers: what the development runs showed, and why. */
+const NOTES = `## Explanatory notes (written by hand from development runs, not generated from the data above)
+
+These notes explain what the development runs of this suite showed: quick runs and one full run on the 2-vCPU machine described above, while other test suites were running on it at the same time (load average 5–10). The figures quoted here come from those runs, not from the tables above; where a later run disagrees, the tables are right and these notes need updating.
+
+**Request counts (targets met).** The gateway needs 2 apiserver requests per acquire (GET, then a conditional PUT, or a POST for a new lock) and exactly 1 per renew and release: one JSON Patch whose \`test\` operation checks the holder's token verifier, so no read is needed first. A client-go-style loop needs 2 for each of the three operations because it must read the resourceVersion before every conditional write; a refused acquire costs one GET on both sides. (client-go's leader election has a fast path that skips the GET when the current leader renews an unexpired lease, writing over the object it cached from its previous write; the stateless loop measured here always reads first.)
+
+**Gateway-added latency (target missed).** In development runs the gateway added about 4–6 ms at p50 over a direct caller making the same Kubernetes requests, on both Node transports and in workerd. Three things add up:
+
+- *The gateway's own CPU work is about 1.5–2 ms per operation on this CPU.* The in-process measurement over the in-memory store (no Kubernetes at all) came to 1.8–1.9 ms of CPU per operation, benchmark client included. A CPU profile of that path put roughly a third in WebCrypto (RS256 verification of the caller's JWT through jose — 0.17 ms on its own here —, the HMAC that signs or checks the lock token, the SHA-256 of the token secret; each a separate asynchronous WebCrypto job), roughly a third in Hono (routing, zod-openapi validation of the body, building Request and Response objects), and the rest in the lock service and serialisation. Over Kubernetes, the gateway's app cost 4.2–4.8 ms of CPU per operation against 2.7–3.0 ms for the same requests made directly.
+- *Every request crosses one more process.* A bare \`GET /healthz\` round trip to the Node gateway took 1.5–2 ms at p50 here, on a machine where each hop also waits for a free core. The Node gateway process itself used about 7 ms of CPU per operation over a full latency phase (workerd about 5.5 ms): on top of the app, Node's HTTP server and @hono/node-server's Request/Response adapter, socket writes and the access log. A CPU profile of the gateway process showed no single hot spot; each of those, undici, Hono, client-node's serializer and WebCrypto took a few per cent to about ten per cent of the samples.
+- *@kubernetes/client-node is expensive per request* (2.7–3 ms of CPU per operation for the direct same-request caller): its generated ObjectSerializer walks the type map to (de)serialise every Lease, and each request goes through undici's Request, Response and web streams. Both sides pay this, but the gateway pays it in a second process that competes for the same two cores.
+
+A quieter or faster machine shrinks all three, but on this hardware the gateway's own CPU work alone already uses about the whole 1 ms p50 budget; meeting the target would need fewer WebCrypto round trips per request (e.g. caching verified JWTs for their lifetime), a lighter Kubernetes client path, or both. These are observations, not changes made here. The p99 differences are dominated by scheduling on the overloaded machine and swing by tens of milliseconds between runs.
+
+**client-node opens a new TLS connection per request when the kubeconfig names a CA file.** \`KubeConfig.applySecurityAuthentication\` creates a fresh undici \`Agent\` for every request whenever TLS options (a CA file, client certificates) are present, so nothing is reused: every request pays a TCP and TLS handshake, and idle sockets linger until undici's keep-alive timeout. This affects the Node gateway's \`kubernetes.kubeconfig\` and \`inCluster\` transport (\`src/kube/kubeconfig-lease-api.ts\`) and any direct caller that builds client-node the usual way. It is why every \`*-kc\` row is about twice as slow as its keep-alive counterpart, why the kubeconfig gateway held hundreds of apiserver connections under load (against a few dozen on the fetch transport) and why its memory grew further. A fix belongs in the gateway, not here: give client-node one long-lived dispatcher per cluster, e.g. a \`promiseMiddleware\` that calls \`context.setDispatcher\` with a cached undici \`Agent\` built from the kubeconfig's TLS options, or use the fetch transport with the cluster CA.
+
+**Throughput (target missed in most keep-alive configurations).** Each gateway cycle costs 3 apiserver requests (GET + PUT, then one PATCH) against the direct loop's 4 (GET + PUT twice), yet on this machine throughput follows total CPU per cycle, not request count: the CPU column shows the gateway path (HTTP clients plus the gateway process) using about 1.3–2 times the CPU of the direct loop per cycle, on a machine where the apiserver and etcd need the same cores. On the keep-alive transport the gateway reached roughly 45–99 % of the direct loop in development runs, and far less (about 10 %) with 64 clients on one lock: there every lost attempt costs the gateway a full authenticated HTTP request (JWT verification, a GET, a problem document) in its own process, which slows the cycle down, which causes more lost attempts. On the kubeconfig transport, where both sides pay a TLS handshake per request, the gateway was level with or ahead of the direct loop in most configurations, because it makes fewer requests and therefore fewer handshakes. With one lock and many clients both sides collapse to a few cycles per second: the holder's release queues behind the losers' polls. Short quick-run windows can end before the first cycle completes on the kubeconfig transport with 64 clients (64 simultaneous TLS handshakes per step), which shows as 0 cycles/s.
+
+**Takeover (target met).** With \`skewAllowanceSeconds: 0\` a contender polling every 100 ms got the lock within about one polling interval plus a round trip after the TTL (+0.03 to +0.15 s). Honouring \`Retry-After\` is usually as fast, but Retry-After is whole seconds rounded up, so the wait can overshoot expiry by up to a second (+0.62 s once, on workerd). The default allowance of 2 s adds exactly 2 s to every takeover: the price of tolerating up to 2 s of clock difference between gateways.
+
+**Memory.** A Node gateway idles at about 175–180 MiB resident, most of it loaded code (client-node's generated API is large). Under the throughput runs the fetch-transport gateway grew to 230–400 MiB and the kubeconfig-transport gateway to 300–475 MiB, the latter with its hundreds of per-request TLS connections.
+
+**workerd** here is Miniflare on the same machine, talking to the apiserver directly; it says nothing about latency from Cloudflare's network, which adds the Internet path and the tunnel in front of the apiserver.
+`;

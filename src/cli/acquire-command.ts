@@ -6,14 +6,12 @@ import type { CommandContext } from "./command-context.ts";
 import { connect } from "./connection.ts";
 import { parseDuration, parseTtlSeconds } from "./duration.ts";
 import { signalExitCode } from "./exit-codes.ts";
-import { failure } from "./failures.ts";
 import { inGitHubActions, maskCommand, writeStepOutputs } from "./github-actions.ts";
 import { defaultHolder, holderLabel } from "./holder.ts";
 import { Interrupts } from "./interrupts.ts";
 import { assignments, jsonText } from "./output.ts";
 import { releaseQuietly } from "./release.ts";
 import { acquireWithWait } from "./wait.ts";
-import { WaitProgress } from "./wait-progress.ts";
 
 /** Time for the Actions runner to register a mask (read from stderr) before the token appears on stdout. */
 const MASK_SETTLE_MS = 200;
@@ -33,15 +31,17 @@ export async function acquireCommand(ctx: CommandContext): Promise<number> {
   interrupts.install();
   let grant: Grant;
   try {
-    const progress = new WaitProgress(io.stderr, lock, waitMs);
-    let acquired;
-    try {
-      acquired = await acquireWithWait({ client, lock, ttlSeconds, holder, idempotencyKey, waitMs, progress, cancel: interrupts.signal });
-    } catch (err) {
-      throw failure(err, `acquire ${lock}`, client.credentials.source);
-    } finally {
-      progress.stop();
-    }
+    const acquired = await acquireWithWait({
+      client,
+      lock,
+      ttlSeconds,
+      holder,
+      idempotencyKey,
+      waitMs,
+      out: io.stderr,
+      operation: `acquire ${lock}`,
+      cancel: interrupts.signal,
+    });
     if (!acquired || interrupts.received) {
       if (acquired) await releaseQuietly(client, lock, acquired.grant.token, log);
       log(`leasegate: interrupted by ${interrupts.received} while acquiring ${lock}`);

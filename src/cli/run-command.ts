@@ -6,14 +6,12 @@ import { connect } from "./connection.ts";
 import { formatDuration, parseDuration, parseTtlSeconds } from "./duration.ts";
 import { usageError } from "./errors.ts";
 import { ExitCode, signalExitCode } from "./exit-codes.ts";
-import { failure } from "./failures.ts";
 import { defaultHolder, holderLabel } from "./holder.ts";
 import { Interrupts } from "./interrupts.ts";
 import { releaseQuietly } from "./release.ts";
 import { Renewer } from "./renewer.ts";
 import { formatInstant } from "./timing.ts";
 import { acquireWithWait } from "./wait.ts";
-import { WaitProgress } from "./wait-progress.ts";
 
 export const RUN_DEFAULTS = { ttl: "60s", wait: "15m", grace: "10s" } as const;
 
@@ -32,7 +30,6 @@ export async function runCommand(ctx: CommandContext): Promise<number> {
   const idempotencyKey = stringOption(values, "idempotency-key") ?? `leasegate-run-${randomUUID()}`;
   const client = connect(values, env);
   const log = (line: string) => void io.stderr.write(`${line}\n`);
-  const operation = `run ${lock}`;
 
   const interrupts = new Interrupts();
   interrupts.install();
@@ -45,21 +42,12 @@ export async function runCommand(ctx: CommandContext): Promise<number> {
     }
   });
   try {
-    const progress = new WaitProgress(io.stderr, lock, waitMs);
-    let acquired;
-    try {
-      acquired = await acquireWithWait({ client, lock, ttlSeconds, holder, idempotencyKey, waitMs, progress, cancel: interrupts.signal });
-    } catch (err) {
-      throw failure(err, operation, client.credentials.source);
-    } finally {
-      progress.stop();
-    }
-    const waited = progress.waitedMs;
+    const acquired = await acquireWithWait({ client, lock, ttlSeconds, holder, idempotencyKey, waitMs, out: io.stderr, operation: `run ${lock}`, cancel: interrupts.signal });
     if (!acquired) {
       log(`leasegate: interrupted by ${interrupts.received} while waiting for ${lock}`);
       return signalExitCode(interrupts.received ?? "SIGTERM");
     }
-    const { grant } = acquired;
+    const { grant, waitedMs: waited } = acquired;
     if (interrupts.received) {
       log(`leasegate: interrupted by ${interrupts.received}; not running the command`);
       await releaseQuietly(client, lock, grant.token, log);

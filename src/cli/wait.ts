@@ -2,9 +2,9 @@ import { type GatewayClient, GatewayError, type Grant } from "./client.ts";
 import { formatDuration } from "./duration.ts";
 import { CliError } from "./errors.ts";
 import { ExitCode } from "./exit-codes.ts";
-import { describeFailure, describeHolder, isTransient } from "./failures.ts";
+import { describeFailure, describeHolder, failure, isTransient } from "./failures.ts";
 import { backoffMs, formatInstant, jitterAbove, monotonicNow, sleep } from "./timing.ts";
-import type { HeldInfo, WaitProgress } from "./wait-progress.ts";
+import { type HeldInfo, type ProgressStream, WaitProgress } from "./wait-progress.ts";
 
 export interface AcquireWaitOptions {
   client: GatewayClient;
@@ -15,7 +15,10 @@ export interface AcquireWaitOptions {
   idempotencyKey: string;
   /** How long to keep trying while the lock is held (0: once; Infinity: forever). */
   waitMs: number;
-  progress: WaitProgress;
+  /** Where the "waiting for…" progress line goes (stderr). */
+  out: ProgressStream;
+  /** Names the operation in error messages, e.g. `run deploy-prod`. */
+  operation: string;
   /** Aborted when the CLI is interrupted: waiting stops, an attempt in flight is finished. */
   cancel: AbortSignal;
 }
@@ -32,6 +35,8 @@ export interface Acquired {
    * made then, with less time left than its ttl: renew it at once.
    */
   maybeReplayed: boolean;
+  /** Time spent waiting before the grant. */
+  waitedMs: number;
 }
 
 /**
@@ -39,9 +44,22 @@ export interface Acquired {
  * comes after the gateway's Retry-After (when the current grant ends), jittered, and the final
  * one at the deadline. Returns undefined when cancelled before a grant; a grant obtained by an
  * attempt that was in flight when cancelled is still returned (the caller releases it).
+ * Failures come back as CLI errors naming the operation.
  */
 export async function acquireWithWait(options: AcquireWaitOptions): Promise<Acquired | undefined> {
-  const { client, lock, progress, cancel } = options;
+  const progress = new WaitProgress(options.out, options.lock, options.waitMs);
+  try {
+    const acquired = await attempt(options, progress);
+    return acquired && { ...acquired, waitedMs: progress.waitedMs };
+  } catch (err) {
+    throw failure(err, options.operation, options.client.credentials.source);
+  } finally {
+    progress.stop();
+  }
+}
+
+async function attempt(options: AcquireWaitOptions, progress: WaitProgress): Promise<Omit<Acquired, "waitedMs"> | undefined> {
+  const { client, lock, cancel } = options;
   const deadline = monotonicNow() + options.waitMs;
   let heldAttempts = 0;
   let transientAttempts = 0;

@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { clusterInfo, newTestNamespace } from "../support/cluster.ts";
-import { type FaultProxy, startFaultProxy } from "../support/fault-proxy.ts";
+import type { FaultProxy } from "../support/fault-proxy.ts";
 import { inParallel, type RawClient, type RawRequest, type RawResponse, rawClient } from "../support/fuzz-client.ts";
 import { Random, seedFromEnvironment } from "../support/random.ts";
-import { type GatewayHandle, startNodeGateway } from "../support/gateway.ts";
+import { type GatewayHandle, startProxiedGateway } from "../support/gateway.ts";
 import { callGateway } from "../support/http.ts";
 import { type OidcIssuer, startOidcIssuer } from "../support/oidc-issuer.ts";
 import { type LeaseSnapshot, leaseSnapshot, writeRequests } from "../support/security-assert.ts";
@@ -36,17 +35,12 @@ let before: LeaseSnapshot;
 beforeAll(async () => {
   console.log(`fuzz: seed ${SEED} (repeat with FUZZ_SEED=${SEED}), ${COUNT} requests, ${CONCURRENCY} in flight`);
   issuer = await startOidcIssuer({ defaultAudience: AUDIENCE });
-  const cluster = clusterInfo();
-  proxy = await startFaultProxy(cluster.server, cluster.caFile);
-  namespace = await newTestNamespace("fuzz");
-  gw = await startNodeGateway({
-    namespace,
-    server: proxy.url,
+  ({ gw, proxy, namespace } = await startProxiedGateway("fuzz", {
     config: {
       issuers: [{ issuer: issuer.issuer, audiences: [AUDIENCE], jwksUri: issuer.jwksUri }],
       policy: [{ match: { sub: "fuzzer" }, actions: ["acquire", "renew", "release", "read", "admin"], locks: ["*"] }],
     },
-  });
+  }));
   jwt = await issuer.mint({ sub: "fuzzer" }, { expiresIn: 3600 });
   // Existing locks for the malformed requests to aim at: held ones (for an hour) and a released one.
   for (const name of HELD) {

@@ -1,8 +1,8 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { clusterInfo, kubectlJson, newTestNamespace } from "../support/cluster.ts";
-import { type FaultProxy, startFaultProxy } from "../support/fault-proxy.ts";
-import { type GatewayHandle, startNodeGateway } from "../support/gateway.ts";
+import { kubectlJson, newTestNamespace } from "../support/cluster.ts";
+import type { FaultProxy } from "../support/fault-proxy.ts";
+import { type GatewayHandle, startNodeGateway, startProxiedGateway } from "../support/gateway.ts";
 import { type Call, callGateway } from "../support/http.ts";
 import { type OidcIssuer, startOidcIssuer } from "../support/oidc-issuer.ts";
 import { expectBareRefusal, leaseSnapshot, writeRequests } from "../support/security-assert.ts";
@@ -39,12 +39,7 @@ async function acquire(name: string, who: string, body: Record<string, unknown> 
 
 beforeAll(async () => {
   [issuer, partner] = await Promise.all([startOidcIssuer({ defaultAudience: AUDIENCE }), startOidcIssuer({ defaultAudience: AUDIENCE })]);
-  const cluster = clusterInfo();
-  proxy = await startFaultProxy(cluster.server, cluster.caFile);
-  namespace = await newTestNamespace("sec-authz");
-  gw = await startNodeGateway({
-    namespace,
-    server: proxy.url,
+  ({ gw, proxy, namespace } = await startProxiedGateway("sec-authz", {
     config: {
       issuers: [
         { issuer: issuer.issuer, audiences: [AUDIENCE], jwksUri: issuer.jwksUri },
@@ -58,7 +53,7 @@ beforeAll(async () => {
         { description: "partner reads shared locks", match: { iss: partner.issuer }, actions: ["read"], locks: ["shared-*"] },
       ],
     },
-  });
+  }));
   const mint = (claims: Record<string, unknown>) => issuer.mint(claims, { expiresIn: 900 });
   Object.assign(jwt, {
     alice: await mint({ sub: "team-a:alice" }),

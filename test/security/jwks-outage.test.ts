@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { clusterInfo, newTestNamespace } from "../support/cluster.ts";
-import { type FaultProxy, startFaultProxy } from "../support/fault-proxy.ts";
-import { type GatewayHandle, startNodeGateway } from "../support/gateway.ts";
+import type { FaultProxy } from "../support/fault-proxy.ts";
+import { type GatewayHandle, startProxiedGateway } from "../support/gateway.ts";
 import { callGateway } from "../support/http.ts";
 import { expectBareRefusal, leaseSnapshot, writeRequests } from "../support/security-assert.ts";
 import { type JwksServer, signingKey, startJwksServer } from "../support/security-jwks.ts";
@@ -48,17 +47,12 @@ const stillServing = async () => {
 beforeAll(async () => {
   [current, rotated] = await Promise.all([signingKey("2026-11"), signingKey("2026-12")]);
   jwks = await startJwksServer([current.publicJwk]);
-  const cluster = clusterInfo();
-  proxy = await startFaultProxy(cluster.server, cluster.caFile);
-  namespace = await newTestNamespace("sec-jwks");
-  gw = await startNodeGateway({
-    namespace,
-    server: proxy.url,
+  ({ gw, proxy, namespace } = await startProxiedGateway("sec-jwks", {
     config: {
       issuers: [{ issuer: jwks.url, audiences: [AUDIENCE], jwksUri: jwks.jwksUri }],
       policy: [{ match: { sub: "svc-*" }, actions: ["acquire", "renew", "release", "read"], locks: ["*"] }],
     },
-  });
+  }));
 });
 
 afterAll(async () => {

@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { clusterInfo, newTestNamespace } from "../support/cluster.ts";
-import { type FaultProxy, startFaultProxy } from "../support/fault-proxy.ts";
+import type { FaultProxy } from "../support/fault-proxy.ts";
 import { type RawClient, rawClient } from "../support/fuzz-client.ts";
-import { type GatewayHandle, startNodeGateway } from "../support/gateway.ts";
+import { type GatewayHandle, startProxiedGateway } from "../support/gateway.ts";
 import { type OidcIssuer, startOidcIssuer } from "../support/oidc-issuer.ts";
 import { expectBareRefusal, type LeaseSnapshot, leaseSnapshot } from "../support/security-assert.ts";
 import { type JwksServer, signingKey, startJwksServer } from "../support/security-jwks.ts";
@@ -57,12 +56,7 @@ beforeAll(async () => {
   ]);
   attacker = await signingKey("attacker-1");
   attackerJwks = await startJwksServer([attacker.publicJwk]);
-  const cluster = clusterInfo();
-  proxy = await startFaultProxy(cluster.server, cluster.caFile);
-  namespace = await newTestNamespace("sec-jwt");
-  gw = await startNodeGateway({
-    namespace,
-    server: proxy.url,
+  ({ gw, proxy, namespace } = await startProxiedGateway("sec-jwt", {
     config: {
       issuers: [
         { issuer: issuer.issuer, audiences: [AUDIENCE], jwksUri: issuer.jwksUri },
@@ -74,7 +68,7 @@ beforeAll(async () => {
         { match: { sub: "ops", groups: "admins" }, actions: ["admin", "read"], locks: ["*"] },
       ],
     },
-  });
+  }));
   client = rawClient(gw.url);
 });
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { clusterInfo, kubectlJson, newTestNamespace } from "../support/cluster.ts";
-import { type FaultProxy, startFaultProxy } from "../support/fault-proxy.ts";
-import { gatewayBearerToken, type GatewayHandle, startNodeGateway, TEST_TOKEN_KEY } from "../support/gateway.ts";
+import { kubectlJson } from "../support/cluster.ts";
+import type { FaultProxy } from "../support/fault-proxy.ts";
+import { gatewayBearerToken, type GatewayHandle, startProxiedGateway, TEST_TOKEN_KEY } from "../support/gateway.ts";
 import { type Call, callGateway } from "../support/http.ts";
 import { type OidcIssuer, startOidcIssuer } from "../support/oidc-issuer.ts";
 import { flipMiddle, segments } from "../support/security-jwt.ts";
@@ -45,12 +45,7 @@ async function call(who: string, jwt: string | undefined, method: string, path: 
 
 beforeAll(async () => {
   issuer = await startOidcIssuer({ defaultAudience: AUDIENCE });
-  const cluster = clusterInfo();
-  proxy = await startFaultProxy(cluster.server, cluster.caFile);
-  namespace = await newTestNamespace("sec-secrets");
-  gw = await startNodeGateway({
-    namespace,
-    server: proxy.url,
+  ({ gw, proxy, namespace } = await startProxiedGateway("sec-secrets", {
     kubernetes: { requestTimeoutMs: 1500 },
     config: {
       issuers: [{ issuer: issuer.issuer, audiences: [AUDIENCE], jwksUri: issuer.jwksUri }],
@@ -59,7 +54,7 @@ beforeAll(async () => {
         { match: { sub: "ops" }, actions: ["admin", "read"], locks: ["*"] },
       ],
     },
-  });
+  }));
   const bearer = gatewayBearerToken();
   secrets.set("apiserver bearer token", bearer);
   if (bearer.split(".").length === 3) secrets.set("apiserver bearer token (signature)", segments(bearer)[2]);

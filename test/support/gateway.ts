@@ -6,7 +6,8 @@ import { createInterface } from "node:readline";
 import { promisify } from "node:util";
 import { KubeConfig } from "@kubernetes/client-node";
 import { convertV4MiniflareOptions, Miniflare } from "miniflare";
-import { clusterInfo } from "./cluster.ts";
+import { clusterInfo, newTestNamespace } from "./cluster.ts";
+import { type FaultProxy, startFaultProxy } from "./fault-proxy.ts";
 
 export interface GatewayHandle {
   url: string;
@@ -78,6 +79,20 @@ export async function startNodeGateway(options: GatewayOptions): Promise<Gateway
     });
   });
   return { url, runtime: "node", logs: () => logs, pid: child.pid, stop: () => stopChild(child), kill: () => stopChild(child, "SIGKILL") };
+}
+
+/**
+ * A Node gateway in a fresh namespace whose apiserver traffic goes through a fault proxy, which
+ * counts every request (to prove that something wrote nothing) and can inject faults.
+ */
+export async function startProxiedGateway(
+  namespacePrefix: string,
+  options: Omit<GatewayOptions, "namespace" | "server">,
+): Promise<{ gw: GatewayHandle; proxy: FaultProxy; namespace: string }> {
+  const cluster = clusterInfo();
+  const [proxy, namespace] = await Promise.all([startFaultProxy(cluster.server, cluster.caFile), newTestNamespace(namespacePrefix)]);
+  const gw = await startNodeGateway({ ...options, namespace, server: proxy.url });
+  return { gw, proxy, namespace };
 }
 
 let bundle: Promise<string> | undefined;

@@ -6,6 +6,7 @@ import { createApp } from "./http/app.ts";
 import type { AppEnv } from "./http/app-env.ts";
 import type { Logger } from "./http/errors.ts";
 import type { Clock } from "./locks/clock.ts";
+import { ListCursors } from "./locks/list-cursor.ts";
 import type { LockStore } from "./locks/lock-store.ts";
 import { TokenKeys } from "./locks/lock-token.ts";
 
@@ -27,6 +28,7 @@ export async function createGateway(options: GatewayOptions): Promise<OpenAPIHon
     authenticator: await JwtAuthenticator.create(config.issuers, options.env),
     policy: new Policy(config.policy),
     tokens: await TokenKeys.import(tokenKeys),
+    cursors: await ListCursors.import(tokenKeys),
     clock: options.clock,
     log: options.log,
   });

@@ -18,7 +18,8 @@ import { KubeLeaseStore } from "../../src/kube/lease-store.ts";
 import { fetchLeaseApi } from "../../src/kube/fetch-lease-api.ts";
 import { kubeconfigLeaseApi } from "../../src/kube/kubeconfig-lease-api.ts";
 import type { LockRecord } from "../../src/locks/lock-record.ts";
-import { isStoreError } from "../../src/locks/lock-store.ts";
+import { type GrantClaim, isStoreError } from "../../src/locks/lock-store.ts";
+import { nextFencingToken } from "../../src/locks/lock-service.ts";
 import { randomSecret, verifierOf } from "../../src/locks/lock-token.ts";
 
 export type Outcome = "ok" | "held" | "conflict" | "lost";
@@ -162,10 +163,7 @@ export class ClientGoLocker {
   }
 }
 
-export interface SameCallsGrant {
-  verifier: string;
-  fencingToken: string;
-}
+export type SameCallsGrant = GrantClaim;
 
 export class SameCallsLocker {
   readonly store: KubeLeaseStore;
@@ -177,34 +175,45 @@ export class SameCallsLocker {
     this.subject = subject;
   }
 
-  /** GET, then PUT at the revision read (or POST when absent): the gateway's acquire, minus its decisions' bookkeeping. */
+  /** GET, then PUT at the revision read (a never-seen lock is first POSTed free): the gateway's acquire, minus its decisions' bookkeeping. */
   async acquire(name: string, ttlSeconds: number): Promise<SameCallsGrant | "held" | "conflict"> {
     const verifier = await verifierOf(randomSecret());
-    const current = await this.store.get(name);
+    let current = await this.store.get(name);
     const now = new Date();
-    const end = current?.record.renewedAt ? current.record.renewedAt.getTime() + current.record.ttlSeconds * 1000 : 0;
-    if (current?.record.holder && end >= now.getTime()) return "held";
+    if (!current) {
+      const free: LockRecord = { ttlSeconds, transitions: 0 };
+      try {
+        current = { record: free, resourceVersion: await this.store.create(name, free) };
+      } catch (err) {
+        if (isStoreError(err, "already_exists")) return "conflict";
+        throw err;
+      }
+    }
+    const end = current.record.renewedAt ? current.record.renewedAt.getTime() + current.record.ttlSeconds * 1000 : 0;
+    if (current.record.holderIdentity && end >= now.getTime()) return "held";
+    const fencingToken = nextFencingToken(current.resourceVersion);
     const record: LockRecord = {
-      holder: { subject: this.subject, verifier, metadata: {} },
+      holderIdentity: this.subject,
+      grant: { subject: this.subject, verifier, fencingToken, metadata: {} },
       ttlSeconds,
       acquiredAt: now,
       renewedAt: now,
-      transitions: current ? current.record.transitions + 1 : 0,
+      transitions: current.record.transitions + 1,
     };
     try {
-      const fencingToken = current ? await this.store.replace(name, record, current.resourceVersion) : await this.store.create(name, record);
-      return { verifier, fencingToken };
+      await this.store.replace(name, record, current.resourceVersion);
+      return { holderIdentity: this.subject, verifier, fencingToken };
     } catch (err) {
-      if (isStoreError(err, "conflict") || isStoreError(err, "already_exists")) return "conflict";
+      if (isStoreError(err, "conflict")) return "conflict";
       throw err;
     }
   }
 
   async renew(name: string, grant: SameCallsGrant): Promise<void> {
-    await this.store.updateHeld(name, grant.verifier, { kind: "renew", renewedAt: new Date(), fencingToken: grant.fencingToken });
+    await this.store.updateHeld(name, grant, { kind: "renew", renewedAt: new Date() });
   }
 
   async release(name: string, grant: SameCallsGrant): Promise<void> {
-    await this.store.updateHeld(name, grant.verifier, { kind: "release" });
+    await this.store.updateHeld(name, grant, { kind: "release" });
   }
 }

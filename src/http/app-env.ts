@@ -1,6 +1,7 @@
 import type { Caller } from "../auth/caller.ts";
 import type { Config } from "../config/schema.ts";
 import type { Clock } from "../locks/clock.ts";
+import type { ListCursors } from "../locks/list-cursor.ts";
 import type { LockService } from "../locks/lock-service.ts";
 import type { LockStore } from "../locks/lock-store.ts";
 import type { TokenKeys } from "../locks/lock-token.ts";
@@ -14,6 +15,7 @@ export interface AppDeps {
   authenticator: { authenticate(authorization: string | undefined): Promise<Caller> };
   policy: Policy;
   tokens: TokenKeys;
+  cursors: ListCursors;
   clock?: Clock;
   log?: Logger;
 }

@@ -49,7 +49,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   }
 
   app.use("/locks/*", bodyLimit({ maxSize: MAX_BODY_BYTES, onError: (c) => problem(c, "payload_too_large") }));
-  app.use("/locks", authenticate);
+  // Registered once: "/locks/*" also matches "/locks", so every request is authenticated (and its requests counted) once.
   app.use("/locks/*", authenticate);
   app.use("/locks/*", strictUtf8Body);
 
@@ -99,6 +99,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
         store: counted.store,
         clock,
         tokens: deps.tokens,
+        cursors: deps.cursors,
         namespace: deps.config.namespace,
         skewAllowanceSeconds: deps.config.skewAllowanceSeconds,
       }),

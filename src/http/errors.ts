@@ -29,7 +29,12 @@ export function errorResponse(err: unknown, c: Context, log: Logger): Response {
     return problem(c, code, {
       detail: err.message,
       retryAfterSeconds: err.retryAfterSeconds,
-      ...(held && { holder: held.holder, subject: held.subject, expiresAt: held.expiresAt?.toISOString() }),
+      ...(held && {
+        holder: held.holder,
+        subject: held.subject,
+        holderIdentity: held.holderIdentity,
+        expiresAt: held.expiresAt?.toISOString(),
+      }),
       ...(err.reason === "invalid_cursor" && { errors: [{ path: "query.continue", message: err.message }] }),
     });
   }

@@ -131,7 +131,7 @@ export function registerLockRoutes(app: OpenAPIHono<AppEnv>, deps: AppDeps): voi
     const { name } = c.req.valid("param");
     authorize(c, "admin", name);
     const caller = c.get("caller");
-    const result = await c.get("locks").forceRelease(name, caller.subject);
+    const result = await c.get("locks").forceRelease(name, { subject: caller.subject, issuer: caller.issuer });
     deps.log?.({ level: "warn", msg: "lock force-released", lock: name, actor: caller.subject, issuer: caller.issuer, released: result.released });
     return c.json(result, 200);
   });
@@ -140,7 +140,9 @@ export function registerLockRoutes(app: OpenAPIHono<AppEnv>, deps: AppDeps): voi
     const { prefix, limit, continue: cursor } = c.req.valid("query");
     const caller = c.get("caller");
     if (!policy.allowsAny(caller, "read")) throw new AuthError("forbidden", "no read rights");
-    const page = await c.get("locks").list(limit, cursor);
+    // A cursor resumes only the listing it came from: where another caller's (or another prefix's) listing stopped tells where names sort that this caller may not read.
+    const scope = JSON.stringify([caller.issuer, caller.subject, prefix ?? ""]);
+    const page = await c.get("locks").list(limit, cursor, scope);
     const items = page.items.filter((s) => (!prefix || s.name.startsWith(prefix)) && policy.allows(caller, "read", s.name));
     return c.json({ items: items.map((s) => stateBody(s, ns)), continue: page.cursor }, 200);
   });

@@ -6,6 +6,7 @@ export function grantBody(grant: Grant, namespace: string) {
     namespace,
     lease: grant.name,
     holder: grant.holder,
+    holderIdentity: grant.holderIdentity,
     subject: grant.subject,
     token: grant.token,
     fencingToken: grant.fencingToken,
@@ -23,8 +24,10 @@ export function stateBody(state: LockState, namespace: string) {
     name: state.name,
     namespace,
     status: state.status,
+    holderIdentity: state.holderIdentity,
     holder: state.holder,
     subject: state.subject,
+    issuer: state.issuer,
     fencingToken: state.fencingToken,
     acquiredAt: state.acquiredAt?.toISOString(),
     renewedAt: state.renewedAt?.toISOString(),
@@ -32,6 +35,10 @@ export function stateBody(state: LockState, namespace: string) {
     ttlSeconds: state.ttlSeconds,
     transitions: state.transitions,
     metadata: state.metadata,
-    forcedRelease: state.forcedRelease && { by: state.forcedRelease.by, at: state.forcedRelease.at.toISOString() },
+    forcedRelease: state.forcedRelease && {
+      by: state.forcedRelease.by,
+      issuer: state.forcedRelease.issuer,
+      at: state.forcedRelease.at.toISOString(),
+    },
   };
 }

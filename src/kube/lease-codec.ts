@@ -1,5 +1,6 @@
-import type { HeldChange } from "../locks/lock-store.ts";
-import type { LockRecord } from "../locks/lock-record.ts";
+import { holderIdentityOf } from "../locks/holder-identity.ts";
+import type { GrantClaim, HeldChange } from "../locks/lock-store.ts";
+import type { GrantRecord, LockRecord } from "../locks/lock-record.ts";
 
 /**
  * How a lock is written into a coordination.k8s.io/v1 Lease. The standard LeaseSpec fields carry
@@ -11,16 +12,18 @@ export const MANAGED_BY_VALUE = "leasegate";
 
 const A = {
   subject: "leasegate.io/subject",
+  issuer: "leasegate.io/issuer",
   holder: "leasegate.io/holder",
   verifier: "leasegate.io/token-verifier",
   fencingToken: "leasegate.io/fencing-token",
   metadata: "leasegate.io/metadata",
   forcedBy: "leasegate.io/forced-release-by",
+  forcedByIssuer: "leasegate.io/forced-release-issuer",
   forcedAt: "leasegate.io/forced-release-at",
 } as const;
 
 /** Annotations that describe a grant and go away with it. */
-const GRANT_ANNOTATIONS = [A.subject, A.holder, A.verifier, A.fencingToken, A.metadata];
+const GRANT_ANNOTATIONS = [A.subject, A.issuer, A.holder, A.verifier, A.fencingToken, A.metadata];
 
 export interface LeaseObject {
   apiVersion?: string;
@@ -45,24 +48,21 @@ export function isManaged(lease: LeaseObject): boolean {
   return lease.metadata?.labels?.[MANAGED_BY_LABEL] === MANAGED_BY_VALUE;
 }
 
-/** `holderIdentity` as people read it: the caller's label and the authenticated subject. */
-export function holderIdentity(subject: string, label: string | undefined): string {
-  return label ? `${label} (${subject})` : subject;
-}
-
 /** The whole Lease for a create or a replace; the caller adds the resourceVersion precondition. */
 export function toLease(name: string, record: LockRecord): LeaseObject {
   const annotations: Record<string, string> = {};
-  const { holder } = record;
-  if (holder) {
-    annotations[A.subject] = holder.subject;
-    annotations[A.verifier] = holder.verifier;
-    if (holder.label !== undefined) annotations[A.holder] = holder.label;
-    if (Object.keys(holder.metadata).length > 0) annotations[A.metadata] = JSON.stringify(holder.metadata);
+  const { grant } = record;
+  if (grant) {
+    annotations[A.subject] = grant.subject;
+    if (grant.issuer !== undefined) annotations[A.issuer] = grant.issuer;
+    annotations[A.verifier] = grant.verifier;
+    annotations[A.fencingToken] = grant.fencingToken;
+    if (grant.label !== undefined) annotations[A.holder] = grant.label;
+    if (Object.keys(grant.metadata).length > 0) annotations[A.metadata] = JSON.stringify(grant.metadata);
   }
-  if (holder && record.fencingToken) annotations[A.fencingToken] = record.fencingToken;
   if (record.forcedRelease) {
     annotations[A.forcedBy] = record.forcedRelease.by;
+    if (record.forcedRelease.issuer !== undefined) annotations[A.forcedByIssuer] = record.forcedRelease.issuer;
     annotations[A.forcedAt] = microTime(record.forcedRelease.at);
   }
   return {
@@ -70,7 +70,7 @@ export function toLease(name: string, record: LockRecord): LeaseObject {
     kind: "Lease",
     metadata: { name, labels: { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE }, annotations },
     spec: {
-      holderIdentity: holder ? holderIdentity(holder.subject, holder.label) : undefined,
+      holderIdentity: record.holderIdentity,
       leaseDurationSeconds: record.ttlSeconds,
       acquireTime: record.acquiredAt ? microTime(record.acquiredAt) : undefined,
       renewTime: record.renewedAt ? microTime(record.renewedAt) : undefined,
@@ -79,7 +79,12 @@ export function toLease(name: string, record: LockRecord): LeaseObject {
   };
 }
 
-/** Reads a managed Lease back; throws on anything that cannot be a lock we wrote. */
+/**
+ * Reads a managed Lease back. Who holds it is decided by the standard LeaseSpec alone, as every
+ * Lease client decides it; the hold is a grant of this service only when the holder identity is
+ * exactly the one written for the grant in the annotations, so the annotations another client
+ * left in place when it took the Lease over are never mistaken for a grant.
+ */
 export function fromLease(lease: LeaseObject): LockRecord {
   const annotations = lease.metadata?.annotations ?? {};
   const spec = lease.spec ?? {};
@@ -89,23 +94,30 @@ export function fromLease(lease: LeaseObject): LockRecord {
     acquiredAt: optionalDate(spec.acquireTime),
     renewedAt: optionalDate(spec.renewTime),
   };
-  const verifier = annotations[A.verifier];
-  const subject = annotations[A.subject];
-  // A holder needs both the Lease's holderIdentity and our verifier: a Lease whose holder was
-  // cleared by someone else (kubectl, client-go release) is free, whatever annotations remain.
-  if (spec.holderIdentity && verifier && subject) {
-    record.holder = {
-      subject,
-      verifier,
-      label: annotations[A.holder],
-      metadata: parseMetadata(annotations[A.metadata]),
-    };
-    if (annotations[A.fencingToken]) record.fencingToken = annotations[A.fencingToken];
+  if (spec.holderIdentity) {
+    record.holderIdentity = spec.holderIdentity;
+    const grant = grantOf(annotations);
+    if (grant && holderIdentityOf(grant.subject, grant.label) === spec.holderIdentity) record.grant = grant;
   }
   const forcedBy = annotations[A.forcedBy];
   const forcedAt = optionalDate(annotations[A.forcedAt]);
-  if (forcedBy && forcedAt) record.forcedRelease = { by: forcedBy, at: forcedAt };
+  if (forcedBy && forcedAt) record.forcedRelease = { by: forcedBy, issuer: annotations[A.forcedByIssuer], at: forcedAt };
   return record;
+}
+
+function grantOf(annotations: Record<string, string>): GrantRecord | undefined {
+  const subject = annotations[A.subject];
+  const verifier = annotations[A.verifier];
+  const fencingToken = annotations[A.fencingToken];
+  if (!subject || !verifier || !fencingToken || !/^[0-9]{1,20}$/.test(fencingToken)) return undefined;
+  return {
+    subject,
+    issuer: annotations[A.issuer],
+    label: annotations[A.holder],
+    verifier,
+    fencingToken,
+    metadata: parseMetadata(annotations[A.metadata]),
+  };
 }
 
 type JsonPatchOp =
@@ -113,16 +125,23 @@ type JsonPatchOp =
   | { op: "remove"; path: string };
 
 /**
- * A JSON Patch that applies `change` only while the Lease still carries `verifier`: the
- * apiserver evaluates the `test` and the writes atomically, so renew and release need one
- * request and no prior read, yet can never touch a grant that is not theirs.
+ * A JSON Patch that applies `change` only while the Lease is still held by exactly the claimed
+ * grant: still managed by leasegate, the same holder identity (no other client took it over),
+ * the same verifier and the same fencing token (no later grant, even one made with the same
+ * Idempotency-Key). The apiserver evaluates the `test`s and the writes atomically, so renew and
+ * release need one request and no prior read, yet can never touch a hold that is not theirs.
+ * A `test` of a member that is missing fails like one of a different value.
  */
-export function heldChangePatch(verifier: string, change: HeldChange): JsonPatchOp[] {
-  const ops: JsonPatchOp[] = [{ op: "test", path: annotationPath(A.verifier), value: verifier }];
+export function heldChangePatch(claim: GrantClaim, change: HeldChange): JsonPatchOp[] {
+  const ops: JsonPatchOp[] = [
+    { op: "test", path: labelPath(MANAGED_BY_LABEL), value: MANAGED_BY_VALUE },
+    { op: "test", path: "/spec/holderIdentity", value: claim.holderIdentity },
+    { op: "test", path: annotationPath(A.verifier), value: claim.verifier },
+    { op: "test", path: annotationPath(A.fencingToken), value: claim.fencingToken },
+  ];
   if (change.kind === "renew") {
     ops.push({ op: "add", path: "/spec/renewTime", value: microTime(change.renewedAt) });
     if (change.ttlSeconds !== undefined) ops.push({ op: "add", path: "/spec/leaseDurationSeconds", value: change.ttlSeconds });
-    ops.push({ op: "add", path: annotationPath(A.fencingToken), value: change.fencingToken });
     return ops;
   }
   ops.push({ op: "remove", path: "/spec/holderIdentity" });
@@ -134,8 +153,17 @@ export function heldChangePatch(verifier: string, change: HeldChange): JsonPatch
   return ops;
 }
 
+function labelPath(key: string): string {
+  return `/metadata/labels/${escapePointer(key)}`;
+}
+
 function annotationPath(key: string): string {
-  return `/metadata/annotations/${key.replace(/~/g, "~0").replace(/\//g, "~1")}`;
+  return `/metadata/annotations/${escapePointer(key)}`;
+}
+
+/** A JSON Pointer reference token (RFC 6901): `~` and `/` are escaped. */
+function escapePointer(key: string): string {
+  return key.replace(/~/g, "~0").replace(/\//g, "~1");
 }
 
 /** metav1.MicroTime's wire format: RFC 3339 with exactly six fractional digits. */

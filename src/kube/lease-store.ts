@@ -1,5 +1,5 @@
 import type { LockRecord, Versioned } from "../locks/lock-record.ts";
-import { type HeldChange, type ListOptions, type ListPage, type LockStore, StoreError } from "../locks/lock-store.ts";
+import { type GrantClaim, type HeldChange, type ListOptions, type ListPage, type LockStore, StoreError } from "../locks/lock-store.ts";
 import type { LeaseApi } from "./lease-api.ts";
 import { fromLease, heldChangePatch, isManaged, type LeaseObject, MANAGED_BY_LABEL, MANAGED_BY_VALUE, toLease } from "./lease-codec.ts";
 import { toStoreError, type Verb } from "./kube-errors.ts";
@@ -35,9 +35,9 @@ export class KubeLeaseStore implements LockStore {
     return this.#write("update", () => this.#api.replaceNamespacedLease({ name, namespace: this.#namespace, body }));
   }
 
-  async updateHeld(name: string, verifier: string, change: HeldChange): Promise<Versioned> {
+  async updateHeld(name: string, claim: GrantClaim, change: HeldChange): Promise<Versioned> {
     try {
-      const lease = await this.#api.patchNamespacedLease({ name, namespace: this.#namespace, body: heldChangePatch(verifier, change) });
+      const lease = await this.#api.patchNamespacedLease({ name, namespace: this.#namespace, body: heldChangePatch(claim, change) });
       return this.#versioned(lease);
     } catch (err) {
       throw this.#failure(err, "patch");

@@ -13,9 +13,13 @@ export type LockFailure =
   | "backend_forbidden"
   | "backend_invalid";
 
+/** Who holds a lock: a grant of this service (with a subject) or another Lease client (identity only). */
 export interface HeldBy {
+  /** The Lease's holderIdentity, as every Lease client shows it. */
+  holderIdentity: string;
+  /** The grant's label; for another Lease client, its holder identity. */
   holder?: string;
-  subject: string;
+  subject?: string;
   expiresAt?: Date;
 }
 

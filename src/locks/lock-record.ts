@@ -1,31 +1,34 @@
 /**
- * The state of one lock as the algorithm sees it, independent of how it is stored.
- * A lock is held when `holder` is present; expiry is decided by the service's clock.
+ * The state of one lock as the algorithm sees it, independent of how it is stored. It mirrors a
+ * Lease: whoever holds it (any Lease client) is named by `holderIdentity`; `grant` is present
+ * only when that holder is a grant this service made. Expiry is decided by the service's clock.
  */
 export interface LockRecord {
-  holder?: Holder;
-  /** Validity of the current (or last) grant, counted from `renewedAt`. */
+  /** The holder as every Lease client reads it; absent when free. */
+  holderIdentity?: string;
+  /** Present only when the holder is a grant of this service (identity and verifier both match). */
+  grant?: GrantRecord;
+  /** Validity of the current (or last) hold, counted from `renewedAt`. */
   ttlSeconds: number;
   acquiredAt?: Date;
   renewedAt?: Date;
   /** Incremented on every new grant of an existing lock (LeaseSpec.leaseTransitions). */
   transitions: number;
-  /**
-   * Fencing token of the current grant once a renew has recorded it. Before the first
-   * renew the grant is the last write, so its token is the stored revision itself.
-   */
-  fencingToken?: string;
   /** Who last force-released the lock, and when. */
-  forcedRelease?: { by: string; at: Date };
+  forcedRelease?: { by: string; issuer?: string; at: Date };
 }
 
-export interface Holder {
-  /** The authenticated caller (`iss` + `sub`), never chosen by the caller. */
+export interface GrantRecord {
+  /** The authenticated caller (`sub`, or the issuer's subject claim), never chosen by the caller. */
   subject: string;
+  /** The issuer that authenticated `subject`: the same `sub` from two issuers is two callers. */
+  issuer?: string;
   /** A free-form caller label (hostname, pipeline run…). */
   label?: string;
   /** Verifier of the lock token: a hash, never the token. */
   verifier: string;
+  /** Written once, by the granting write itself; renewals never change it. */
+  fencingToken: string;
   metadata: Record<string, string>;
 }
 

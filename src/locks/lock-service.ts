@@ -1,13 +1,17 @@
 import type { Clock } from "./clock.ts";
 import { LockError, type HeldBy } from "./lock-errors.ts";
-import { expiresAt, type Holder, type LockRecord, type Versioned } from "./lock-record.ts";
-import { isStoreError, type LockStore, StoreError } from "./lock-store.ts";
-import { randomSecret, type TokenKeys, verifierOf } from "./lock-token.ts";
+import { holderIdentityOf } from "./holder-identity.ts";
+import type { ListCursors } from "./list-cursor.ts";
+import { expiresAt, type LockRecord, type Versioned } from "./lock-record.ts";
+import { type GrantClaim, isStoreError, type LockStore, StoreError } from "./lock-store.ts";
+import { type GrantToken, randomSecret, type TokenKeys, verifierOf } from "./lock-token.ts";
 
 export interface LockServiceOptions {
   store: LockStore;
   clock: Clock;
   tokens: TokenKeys;
+  /** Seals list continuations, which name locks, so that only the listing they came from can resume. */
+  cursors: ListCursors;
   /** Scopes lock tokens: a token issued for a lock in one namespace is useless in another. */
   namespace: string;
   /** Extra time a grant stays valid for takeover, to absorb clock differences between gateways. */
@@ -30,6 +34,7 @@ export interface AcquireRequest {
 export interface Grant {
   name: string;
   holder?: string;
+  holderIdentity: string;
   subject: string;
   token: string;
   fencingToken: string;
@@ -48,8 +53,12 @@ export type LockStatus = "held" | "expired" | "free";
 export interface LockState {
   name: string;
   status: LockStatus;
+  /** The Lease's holder as every Lease client reads it: a grant of this service or another client. */
+  holderIdentity?: string;
+  /** The rest describe a grant of this service; another Lease client's hold has none of them. */
   holder?: string;
   subject?: string;
+  issuer?: string;
   fencingToken?: string;
   acquiredAt?: Date;
   renewedAt?: Date;
@@ -57,7 +66,13 @@ export interface LockState {
   ttlSeconds: number;
   transitions: number;
   metadata: Record<string, string>;
-  forcedRelease?: { by: string; at: Date };
+  forcedRelease?: { by: string; issuer?: string; at: Date };
+}
+
+/** Who force-releases a lock: recorded on it. */
+export interface Actor {
+  subject: string;
+  issuer?: string;
 }
 
 /**
@@ -68,6 +83,7 @@ export class LockService {
   readonly #store: LockStore;
   readonly #clock: Clock;
   readonly #tokens: TokenKeys;
+  readonly #cursors: ListCursors;
   readonly #namespace: string;
   readonly #skewMs: number;
   readonly #maxAttempts: number;
@@ -76,6 +92,7 @@ export class LockService {
     this.#store = options.store;
     this.#clock = options.clock;
     this.#tokens = options.tokens;
+    this.#cursors = options.cursors;
     this.#namespace = options.namespace;
     this.#skewMs = options.skewAllowanceSeconds * 1000;
     this.#maxAttempts = options.maxAttempts ?? 5;
@@ -86,42 +103,52 @@ export class LockService {
       ? await this.#tokens.idempotentSecret(this.#lockKey(req.name), `${req.issuer ?? ""}\n${req.subject}`, req.idempotencyKey)
       : randomSecret();
     const verifier = await verifierOf(secret);
+    const holderIdentity = holderIdentityOf(req.subject, req.label);
 
     for (let attempt = 1; attempt <= this.#maxAttempts; attempt++) {
-      // 1. Read the lock and the revision every decision below is based on.
-      const current = await this.#read(req.name);
+      // 1. Read the lock and the revision every decision below is based on. A lock that never
+      //    existed is first created free: its revision is then a floor above every revision of
+      //    any earlier Lease of this name, which the fencing token must exceed.
+      const current = (await this.#read(req.name)) ?? (await this.#createFree(req.name, req.ttlSeconds));
+      if (!current) continue;
       const now = this.#clock.now();
 
-      // 2. A live grant is kept, unless it is this very acquisition being retried.
-      if (current?.record.holder && !this.#isExpired(current.record, now)) {
-        if (current.record.holder.verifier === verifier) {
-          return this.#grant(req.name, current, secret, true);
-        }
-        throw this.#heldError(current.record, current.record.holder, now);
+      // 2. A live hold is kept, whoever holds it (any Lease client), unless it is this very
+      //    acquisition being retried.
+      if (this.#isLive(current.record, now)) {
+        if (current.record.grant?.verifier === verifier) return this.#grant(req.name, current.record, secret, true);
+        throw this.#heldError(current.record, now);
       }
 
-      // 3. Free, expired or absent: build the new grant on top of what was read.
-      const holder: Holder = { subject: req.subject, label: req.label, verifier, metadata: req.metadata };
+      // 3. Free or expired: build the new grant on top of what was read. Its fencing token is
+      //    fixed now and written by the granting write itself: one more than the revision that
+      //    write replaces, so above every earlier grant's and never later rewritten.
       const record: LockRecord = {
-        holder,
+        holderIdentity,
+        grant: {
+          subject: req.subject,
+          issuer: req.issuer,
+          label: req.label,
+          verifier,
+          fencingToken: nextFencingToken(current.resourceVersion),
+          metadata: req.metadata,
+        },
         ttlSeconds: req.ttlSeconds,
         acquiredAt: now,
         renewedAt: now,
-        transitions: current ? current.record.transitions + 1 : 0,
+        transitions: current.record.acquiredAt ? current.record.transitions + 1 : current.record.transitions,
       };
 
       // 4. Write conditionally; losing a race means reading again and deciding again.
       try {
-        const resourceVersion = current
-          ? await this.#store.replace(req.name, record, current.resourceVersion)
-          : await this.#store.create(req.name, record);
-        return this.#grant(req.name, { record, resourceVersion }, secret, false);
+        await this.#store.replace(req.name, record, current.resourceVersion);
+        return this.#grant(req.name, record, secret, false);
       } catch (err) {
-        if (isStoreError(err, "conflict") || isStoreError(err, "already_exists") || isStoreError(err, "not_found")) continue;
+        if (isStoreError(err, "conflict")) continue;
         if (isStoreError(err, "unknown_outcome")) {
-          // 5. The write may have landed: only the stored verifier can tell.
+          // 5. The write may have landed: only the stored grant can tell.
           const landed = await this.#read(req.name);
-          if (landed?.record.holder?.verifier === verifier) return this.#grant(req.name, landed, secret, false);
+          if (landed && sameGrant(landed.record, record)) return this.#grant(req.name, landed.record, secret, false);
           continue;
         }
         throw translate(err);
@@ -131,24 +158,18 @@ export class LockService {
   }
 
   async renew(name: string, token: string, ttlSeconds: number | undefined): Promise<Grant> {
-    const opened = await this.#open(name, token);
+    const { claim, secret } = await this.#open(name, token);
     const now = this.#clock.now();
-    const verifier = await verifierOf(opened.secret);
     try {
-      const updated = await this.#store.updateHeld(name, verifier, {
-        kind: "renew",
-        renewedAt: now,
-        ttlSeconds,
-        fencingToken: opened.fencingToken,
-      });
-      return this.#grant(name, updated, opened.secret, false);
+      const updated = await this.#store.updateHeld(name, claim, { kind: "renew", renewedAt: now, ttlSeconds });
+      if (!isHeldBy(updated.record, claim)) throw refusedWhileHeld(new Error("the renewed lock no longer shows the grant"));
+      return this.#grant(name, updated.record, secret, false);
     } catch (err) {
       if (isStoreError(err, "precondition_failed") || isStoreError(err, "not_found")) {
         const current = await this.#read(name);
-        const holder = current?.record.holder;
-        if (holder?.verifier === verifier) throw refusedWhileHeld(err);
+        if (current && isHeldBy(current.record, claim)) throw refusedWhileHeld(err);
         throw new LockError("lost", "the lock was released or granted to someone else since this token was issued", {
-          heldBy: holder && current && !this.#isExpired(current.record, now) ? this.#heldBy(current.record, holder) : undefined,
+          heldBy: current && this.#isLive(current.record, now) ? this.#heldBy(current.record) : undefined,
         });
       }
       throw translate(err);
@@ -156,20 +177,17 @@ export class LockService {
   }
 
   async release(name: string, token: string): Promise<{ released: boolean }> {
-    const opened = await this.#open(name, token);
-    const verifier = await verifierOf(opened.secret);
+    const { claim } = await this.#open(name, token);
     try {
-      await this.#store.updateHeld(name, verifier, { kind: "release" });
+      await this.#store.updateHeld(name, claim, { kind: "release" });
       return { released: true };
     } catch (err) {
       if (isStoreError(err, "precondition_failed") || isStoreError(err, "not_found")) {
         // The grant is over. Repeating a release is harmless; a lock someone else now holds is not ours to touch.
         const current = await this.#read(name);
-        const now = this.#clock.now();
-        const holder = current?.record.holder;
-        if (holder?.verifier === verifier) throw refusedWhileHeld(err);
-        if (current && holder && !this.#isExpired(current.record, now)) {
-          throw new LockError("not_holder", "the lock is held by someone else", { heldBy: this.#heldBy(current.record, holder) });
+        if (current && isHeldBy(current.record, claim)) throw refusedWhileHeld(err);
+        if (current && this.#isLive(current.record, this.#clock.now())) {
+          throw new LockError("not_holder", "the lock is held by someone else", { heldBy: this.#heldBy(current.record) });
         }
         return { released: false };
       }
@@ -177,22 +195,23 @@ export class LockService {
     }
   }
 
-  /** Ends any grant regardless of its token; the actor is recorded on the lock. */
-  async forceRelease(name: string, actor: string): Promise<{ released: boolean }> {
+  /** Ends any hold (of a grant or of another Lease client) regardless of its token; the actor is recorded on the lock. */
+  async forceRelease(name: string, actor: Actor): Promise<{ released: boolean }> {
     for (let attempt = 1; attempt <= this.#maxAttempts; attempt++) {
       const current = await this.#read(name);
       if (!current) throw new LockError("not_found", "no such lock");
-      if (!current.record.holder) return { released: false };
-      const { holder: _ended, fencingToken: _fencing, ...rest } = current.record;
-      const record: LockRecord = { ...rest, forcedRelease: { by: actor, at: this.#clock.now() } };
+      if (!current.record.holderIdentity) return { released: false };
+      const { holderIdentity: _ended, grant: _grant, ...rest } = current.record;
+      const forcedRelease = { by: actor.subject, issuer: actor.issuer, at: this.#clock.now() };
+      const record: LockRecord = { ...rest, forcedRelease };
       try {
         await this.#store.replace(name, record, current.resourceVersion);
         return { released: true };
       } catch (err) {
-        if (isStoreError(err, "conflict") || isStoreError(err, "not_found")) continue;
+        if (isStoreError(err, "conflict")) continue;
         if (isStoreError(err, "unknown_outcome")) {
           const after = await this.#read(name);
-          if (after?.record.forcedRelease?.by === actor && !after.record.holder) return { released: true };
+          if (!after?.record.holderIdentity && after?.record.forcedRelease?.at.getTime() === forcedRelease.at.getTime()) return { released: true };
           continue;
         }
         throw translate(err);
@@ -206,63 +225,83 @@ export class LockService {
     return current ? this.#state(name, current) : null;
   }
 
-  /** One page of locks; `cursor` is the opaque value the previous page returned. */
-  async list(limit: number, cursor?: string): Promise<{ items: LockState[]; cursor?: string }> {
-    const continueToken = cursor === undefined ? undefined : await this.#tokens.openCursor(cursor);
-    if (continueToken === null) throw new LockError("invalid_cursor", "is not a continue value from this service: list again without it");
+  /**
+   * One page of locks; `cursor` is the opaque value the previous page returned. `scope` names who
+   * lists and what: a cursor resumes only a listing of the same scope, in this namespace.
+   */
+  async list(limit: number, cursor: string | undefined, scope: string): Promise<{ items: LockState[]; cursor?: string }> {
+    const cursorScope = `${this.#namespace}\n${scope}`;
+    const continueToken = cursor === undefined ? undefined : await this.#cursors.open(cursor, cursorScope);
+    if (continueToken === null) throw new LockError("invalid_cursor", "is not a continue value this service issued for this listing: list again without it");
     const page = await this.#store.list({ limit, continueToken }).catch((err: unknown) => {
       throw translate(err);
     });
     return {
       items: page.items.map((item) => this.#state(item.name, item)),
-      cursor: page.continueToken === undefined ? undefined : await this.#tokens.sealCursor(page.continueToken),
+      cursor: page.continueToken === undefined ? undefined : await this.#cursors.seal(page.continueToken, cursorScope),
     };
   }
 
   #state(name: string, current: Versioned): LockState {
     const { record } = current;
-    const holder = record.holder;
-    const status: LockStatus = !holder ? "free" : this.#isExpired(record, this.#clock.now()) ? "expired" : "held";
+    const grant = record.grant;
+    const status: LockStatus = !record.holderIdentity ? "free" : this.#isLive(record, this.#clock.now()) ? "held" : "expired";
+    const holding = status !== "free";
     return {
       name,
       status,
-      holder: holder?.label,
-      subject: holder?.subject,
-      fencingToken: holder ? fencingTokenOf(current) : undefined,
-      acquiredAt: holder ? record.acquiredAt : undefined,
-      renewedAt: holder ? record.renewedAt : undefined,
-      expiresAt: holder ? expiresAt(record) : undefined,
+      holderIdentity: record.holderIdentity,
+      holder: grant?.label,
+      subject: grant?.subject,
+      issuer: grant?.issuer,
+      fencingToken: grant?.fencingToken,
+      acquiredAt: holding ? record.acquiredAt : undefined,
+      renewedAt: holding ? record.renewedAt : undefined,
+      expiresAt: holding ? expiresAt(record) : undefined,
       ttlSeconds: record.ttlSeconds,
       transitions: record.transitions,
-      metadata: holder?.metadata ?? {},
+      metadata: grant?.metadata ?? {},
       forcedRelease: record.forcedRelease,
     };
   }
 
-  async #grant(name: string, current: Versioned, secret: string, replayed: boolean): Promise<Grant> {
-    const { record } = current;
-    const holder = record.holder!;
-    const fencingToken = fencingTokenOf(current);
+  async #grant(name: string, record: LockRecord, secret: string, replayed: boolean): Promise<Grant> {
+    const grant = record.grant!;
+    const holderIdentity = record.holderIdentity!;
     return {
       name,
-      holder: holder.label,
-      subject: holder.subject,
-      token: await this.#tokens.issue(this.#lockKey(name), fencingToken, secret),
-      fencingToken,
+      holder: grant.label,
+      holderIdentity,
+      subject: grant.subject,
+      token: await this.#tokens.issue(this.#lockKey(name), { fencingToken: grant.fencingToken, secret, holderIdentity }),
+      fencingToken: grant.fencingToken,
       acquiredAt: record.acquiredAt!,
       renewedAt: record.renewedAt!,
       expiresAt: expiresAt(record)!,
       ttlSeconds: record.ttlSeconds,
       transitions: record.transitions,
-      metadata: holder.metadata,
+      metadata: grant.metadata,
       replayed,
     };
   }
 
-  async #open(name: string, token: string) {
-    const opened = await this.#tokens.open(this.#lockKey(name), token);
+  /** The grant a token names, as the preconditions of a conditional write. */
+  async #open(name: string, token: string): Promise<{ claim: GrantClaim; secret: string }> {
+    const opened: GrantToken | null = await this.#tokens.open(this.#lockKey(name), token);
     if (!opened) throw new LockError("invalid_token", "the token was not issued for this lock");
-    return opened;
+    const claim = { holderIdentity: opened.holderIdentity, verifier: await verifierOf(opened.secret), fencingToken: opened.fencingToken };
+    return { claim, secret: opened.secret };
+  }
+
+  /** Creates a never-seen lock free; null when someone else created it first (read it again). */
+  async #createFree(name: string, ttlSeconds: number): Promise<Versioned | null> {
+    const record: LockRecord = { ttlSeconds, transitions: 0 };
+    try {
+      return { record, resourceVersion: await this.#store.create(name, record) };
+    } catch (err) {
+      if (isStoreError(err, "already_exists") || isStoreError(err, "unknown_outcome")) return null;
+      throw translate(err);
+    }
   }
 
   async #read(name: string): Promise<Versioned | null> {
@@ -273,19 +312,29 @@ export class LockService {
     }
   }
 
-  #isExpired(record: LockRecord, now: Date): boolean {
+  /**
+   * Held, by anyone, the way every Lease client decides it: a holder is named and its
+   * `renewTime + leaseDurationSeconds` (plus the skew allowance) has not passed.
+   */
+  #isLive(record: LockRecord, now: Date): boolean {
     const end = expiresAt(record);
-    return end === undefined || now.getTime() > end.getTime() + this.#skewMs;
+    return Boolean(record.holderIdentity) && end !== undefined && now.getTime() <= end.getTime() + this.#skewMs;
   }
 
-  #heldBy(record: LockRecord, holder: Holder): HeldBy {
-    return { holder: holder.label, subject: holder.subject, expiresAt: expiresAt(record) };
+  #heldBy(record: LockRecord): HeldBy {
+    const grant = record.grant;
+    return {
+      holderIdentity: record.holderIdentity!,
+      holder: grant ? grant.label : record.holderIdentity,
+      subject: grant?.subject,
+      expiresAt: expiresAt(record),
+    };
   }
 
-  #heldError(record: LockRecord, holder: Holder, now: Date): LockError {
+  #heldError(record: LockRecord, now: Date): LockError {
     const end = expiresAt(record)!;
     const retryAfterSeconds = Math.max(1, Math.ceil((end.getTime() + this.#skewMs - now.getTime()) / 1000));
-    return new LockError("held", "the lock is held by another caller", { heldBy: this.#heldBy(record, holder), retryAfterSeconds });
+    return new LockError("held", "the lock is held by another caller", { heldBy: this.#heldBy(record), retryAfterSeconds });
   }
 
   #lockKey(name: string): string {
@@ -293,13 +342,29 @@ export class LockService {
   }
 }
 
-/** The grant's fencing token: recorded by a renew, or else the revision of the granting write itself. */
-export function fencingTokenOf(current: Versioned): string {
-  const token = current.record.fencingToken ?? current.resourceVersion;
-  if (!/^[0-9]{1,20}$/.test(token)) {
-    throw new LockError("backend_invalid", `storage revision ${JSON.stringify(token)} is not an unsigned integer; fencing tokens need comparable revisions`);
+/**
+ * The fencing token of a grant written on top of `resourceVersion`: one more than that revision.
+ * Kubernetes resourceVersions are etcd revisions, so the granting write's own revision is at
+ * least this, and every later grant replaces a revision at least as high as that write's.
+ */
+export function nextFencingToken(resourceVersion: string): string {
+  if (!/^[0-9]{1,20}$/.test(resourceVersion)) {
+    throw new LockError("backend_invalid", `storage revision ${JSON.stringify(resourceVersion.slice(0, 40))} is not an unsigned integer; fencing tokens need comparable revisions`);
   }
-  return token.replace(/^0+(?=\d)/, "");
+  return (BigInt(resourceVersion) + 1n).toString();
+}
+
+/** Whether the lock is still held by exactly the grant a token names. */
+function isHeldBy(record: LockRecord, claim: GrantClaim): boolean {
+  return (
+    record.holderIdentity === claim.holderIdentity &&
+    record.grant?.verifier === claim.verifier &&
+    record.grant.fencingToken === claim.fencingToken
+  );
+}
+
+function sameGrant(stored: LockRecord, written: LockRecord): boolean {
+  return isHeldBy(stored, { holderIdentity: written.holderIdentity!, verifier: written.grant!.verifier, fencingToken: written.grant!.fencingToken });
 }
 
 /** The store refused a write although the grant is still ours: the write itself was rejected. */

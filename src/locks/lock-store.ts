@@ -2,27 +2,39 @@ import type { LockRecord, Versioned } from "./lock-record.ts";
 
 /**
  * The storage contract the lock algorithm needs: optimistic concurrency on an explicit
- * revision, plus one atomic write conditioned on the holder's verifier so that renew and
- * release cost a single round trip.
+ * revision, plus one atomic write conditioned on the grant itself so that renew and release
+ * cost a single round trip.
  */
 export interface LockStore {
   /** The lock, or null when it has never been created. */
   get(name: string): Promise<Versioned | null>;
   /** Creates the lock; throws `already_exists` when another writer created it first. */
   create(name: string, record: LockRecord): Promise<string>;
-  /** Replaces the lock only if it is still at `resourceVersion`; throws `conflict` otherwise. */
+  /**
+   * Replaces the lock only if it is still at `resourceVersion`; throws `conflict` otherwise. A lock
+   * deleted since it was read is created again (Leases allow create-on-update), which is safe: it
+   * had no live holder when it was read, and a revision never repeats.
+   */
   replace(name: string, record: LockRecord, resourceVersion: string): Promise<string>;
   /**
-   * Applies `change` only if the lock is still held under `verifier`, atomically;
-   * throws `precondition_failed` when it is not (or `not_found`).
+   * Applies `change` only while the lock is still held by exactly this grant (holder identity,
+   * verifier and fencing token all unchanged), atomically; throws `precondition_failed` when it
+   * is not (or `not_found`). The change never touches the grant's fencing token.
    */
-  updateHeld(name: string, verifier: string, change: HeldChange): Promise<Versioned>;
+  updateHeld(name: string, grant: GrantClaim, change: HeldChange): Promise<Versioned>;
   list(options: ListOptions): Promise<ListPage>;
+}
+
+/** What identifies one grant, as its lock token proves it. */
+export interface GrantClaim {
+  holderIdentity: string;
+  verifier: string;
+  fencingToken: string;
 }
 
 export type HeldChange =
   /** Without `ttlSeconds` the grant keeps its current one. */
-  | { kind: "renew"; renewedAt: Date; ttlSeconds?: number; fencingToken: string }
+  | { kind: "renew"; renewedAt: Date; ttlSeconds?: number }
   | { kind: "release" };
 
 export interface ListOptions {

@@ -1,9 +1,10 @@
+import { holderIdentityOf } from "./holder-identity.ts";
 import type { LockRecord, Versioned } from "./lock-record.ts";
-import { type HeldChange, type ListOptions, type ListPage, type LockStore, StoreError } from "./lock-store.ts";
+import { type GrantClaim, type HeldChange, type ListOptions, type ListPage, type LockStore, StoreError } from "./lock-store.ts";
 
 /**
  * An in-memory LockStore with the same optimistic-concurrency contract as the Kubernetes one:
- * a single global revision counter, conditional replace, verifier-conditioned updates.
+ * a single global revision counter, conditional replace, grant-conditioned updates.
  * For unit tests of the algorithm and for benchmarks of the HTTP layer alone.
  */
 export class MemoryStore implements LockStore {
@@ -12,7 +13,7 @@ export class MemoryStore implements LockStore {
 
   async get(name: string): Promise<Versioned | null> {
     const found = this.#locks.get(name);
-    return found ? { record: clone(found.record), resourceVersion: found.resourceVersion } : null;
+    return found ? { record: asRead(found.record), resourceVersion: found.resourceVersion } : null;
   }
 
   async create(name: string, record: LockRecord): Promise<string> {
@@ -22,33 +23,35 @@ export class MemoryStore implements LockStore {
 
   async replace(name: string, record: LockRecord, resourceVersion: string): Promise<string> {
     const found = this.#locks.get(name);
-    if (!found) throw new StoreError("not_found", `lock ${name} does not exist`);
-    if (found.resourceVersion !== resourceVersion) throw new StoreError("conflict", `lock ${name} changed since ${resourceVersion}`);
+    // Like a Lease (whose API allows create-on-update): a replace of a deleted lock creates it.
+    if (found && found.resourceVersion !== resourceVersion) throw new StoreError("conflict", `lock ${name} changed since ${resourceVersion}`);
     return this.#put(name, record);
   }
 
-  async updateHeld(name: string, verifier: string, change: HeldChange): Promise<Versioned> {
+  async updateHeld(name: string, claim: GrantClaim, change: HeldChange): Promise<Versioned> {
     const found = this.#locks.get(name);
     if (!found) throw new StoreError("not_found", `lock ${name} does not exist`);
-    if (found.record.holder?.verifier !== verifier) throw new StoreError("precondition_failed", `lock ${name} is not held by this verifier`);
+    const { holderIdentity, grant } = asRead(found.record);
+    if (holderIdentity !== claim.holderIdentity || grant?.verifier !== claim.verifier || grant.fencingToken !== claim.fencingToken) {
+      throw new StoreError("precondition_failed", `lock ${name} is not held by this grant`);
+    }
     const record = clone(found.record);
     if (change.kind === "renew") {
       record.renewedAt = change.renewedAt;
       if (change.ttlSeconds !== undefined) record.ttlSeconds = change.ttlSeconds;
-      record.fencingToken = change.fencingToken;
     } else {
-      delete record.holder;
-      delete record.fencingToken;
+      delete record.holderIdentity;
+      delete record.grant;
     }
     const resourceVersion = this.#put(name, record);
-    return { record: clone(record), resourceVersion };
+    return { record: asRead(record), resourceVersion };
   }
 
   async list(options: ListOptions): Promise<ListPage> {
     const names = [...this.#locks.keys()].sort().filter((n) => !options.continueToken || n > options.continueToken);
     const page = names.slice(0, options.limit);
     return {
-      items: page.map((name) => ({ name, ...this.#locks.get(name)! })),
+      items: page.map((name) => ({ name, record: asRead(this.#locks.get(name)!.record), resourceVersion: this.#locks.get(name)!.resourceVersion })),
       continueToken: names.length > page.length ? page.at(-1) : undefined,
     };
   }
@@ -62,4 +65,15 @@ export class MemoryStore implements LockStore {
 
 function clone(record: LockRecord): LockRecord {
   return structuredClone(record);
+}
+
+/**
+ * A record as the Kubernetes store reads a Lease back: the grant details count only while the
+ * holder identity is still the one written for that grant (another client may have taken the
+ * lock over and left them behind).
+ */
+function asRead(stored: LockRecord): LockRecord {
+  const record = clone(stored);
+  if (record.grant && record.holderIdentity !== holderIdentityOf(record.grant.subject, record.grant.label)) delete record.grant;
+  return record;
 }

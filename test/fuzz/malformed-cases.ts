@@ -332,7 +332,7 @@ class Generator {
 
   #forgedToken(): string {
     const r = this.#rng;
-    return `lg1.${r.int(1, 999999)}.${r.string(B64URL, 43)}.${r.string(B64URL, 43)}`;
+    return `lg2.${r.int(1, 999999)}.${r.string(B64URL, 43)}.${r.string(B64URL, r.pick([4, 8, 20]))}.${r.string(B64URL, 43)}`;
   }
 
   #tokenValue(): unknown {
@@ -342,26 +342,28 @@ class Generator {
       [6, () =>
         r.pick([
           "",
-          "lg1",
-          "lg1.",
-          "lg1.1",
-          "lg1.1.a",
-          "lg1.1.a.b.c",
+          "lg2",
+          "lg2.",
+          "lg2.1",
+          "lg2.1.a",
           "lg2.1.a.b",
-          "LG1.1.a.b",
-          "lg1.-1.a.b",
-          "lg1.1e3.a.b",
-          `lg1.${"9".repeat(25)}.a.b`,
-          "lg1.1.a+b.c",
-          "lg1.1.a=.b",
-          "lg1.1.ä.b",
-          " lg1.1.a.b",
-          "lg1.1.a.b\n",
-          "....",
-          `lg1.1.${"a".repeat(300)}.${"b".repeat(300)}`,
-          `lg1.1.${"a".repeat(250)}.b`,
+          "lg2.1.a.b.c.d",
+          "lg1.1.a.b",
+          `lg1.1.${"a".repeat(43)}.${"b".repeat(43)}`,
+          "LG2.1.a.b.c",
+          `lg2.-1.${"a".repeat(43)}.aaaa.${"b".repeat(43)}`,
+          `lg2.1e3.${"a".repeat(43)}.aaaa.${"b".repeat(43)}`,
+          `lg2.${"9".repeat(25)}.${"a".repeat(43)}.aaaa.${"b".repeat(43)}`,
+          `lg2.1.${"a".repeat(42)}+.aaaa.${"b".repeat(43)}`,
+          `lg2.1.${"a".repeat(43)}.aa=.${"b".repeat(43)}`,
+          `lg2.1.${"a".repeat(43)}.ä.${"b".repeat(43)}`,
+          ` lg2.1.${"a".repeat(43)}.aaaa.${"b".repeat(43)}`,
+          `lg2.1.${"a".repeat(43)}.aaaa.${"b".repeat(43)}\n`,
+          "......",
+          `lg2.1.${"a".repeat(43)}.${"c".repeat(3000)}.${"b".repeat(43)}`,
+          `lg2.1.${"a".repeat(43)}.a.${"b".repeat(43)}`,
         ])],
-      [3, () => r.pick([null, 1, true, [], {}, ["lg1.1.a.b"], { token: this.#forgedToken() }, 1e308])],
+      [3, () => r.pick([null, 1, true, [], {}, [this.#forgedToken()], { token: this.#forgedToken() }, 1e308])],
     ])();
   }
 
@@ -372,7 +374,7 @@ class Generator {
     if (r.chance(0.9)) body.token = this.#tokenValue();
     if (op === "renew" && r.chance(0.4)) body.ttlSeconds = r.pick([30, 0, -1, 1.5, "30", null, 1e308, 9007199254740992]);
     if (r.chance(0.2)) body[r.pick(["extra", "holder", "Token", "__proto__", "", "token "])] = r.pick(["x", 1, {}, null]);
-    if (r.chance(0.1)) return { text: r.pick(["[]", "null", '"lg1.1.a.b"', "1", "true"]) };
+    if (r.chance(0.1)) return { text: r.pick(["[]", "null", JSON.stringify(this.#forgedToken()), "1", "true"]) };
     return { text: JSON.stringify(body) };
   }
 

@@ -135,8 +135,8 @@ describe("malformed requests", () => {
     const cases: Array<[string, Parameters<RawClient["send"]>[0], number, string]> = [
       ["a holder with bytes that are not UTF-8", { method: "POST", path: "/locks/utf8/acquire", headers: json, body: Buffer.from([...Buffer.from('{"holder":"ci-'), 0xff, 0xfe, ...Buffer.from('"}')]) }, 400, "invalid_request"],
       ["a holder with an unpaired surrogate", { method: "POST", path: "/locks/surrogate/acquire", headers: json, body: Buffer.from('{"holder":"ci-\\ud800"}') }, 400, "invalid_request"],
-      ["a lock token part of length 4k+1 (renew)", { method: "POST", path: "/locks/held-a/renew", headers: json, body: Buffer.from('{"token":"lg1.1.AAAA.B"}') }, 400, "invalid_request"],
-      ["a lock token part of length 4k+1 (release)", { method: "POST", path: "/locks/held-a/release", headers: json, body: Buffer.from(`{"token":"lg1.1.${"a".repeat(249)}.b"}`) }, 400, "invalid_request"],
+      ["a lock token part of length 4k+1 (renew)", { method: "POST", path: "/locks/held-a/renew", headers: json, body: Buffer.from(`{"token":"lg2.1.${"A".repeat(43)}.AAAAB.${"B".repeat(43)}"}`) }, 400, "invalid_request"],
+      ["a lock token part of length 4k+1 (release)", { method: "POST", path: "/locks/held-a/release", headers: json, body: Buffer.from(`{"token":"lg2.1.${"a".repeat(43)}.${"a".repeat(249)}.${"b".repeat(43)}"}`) }, 400, "invalid_request"],
       ["a continue value that is not a token", { method: "GET", path: "/locks?continue=garbage", headers: auth }, 400, "invalid_request"],
       ["a continue token with revision 0", { method: "GET", path: `/locks?continue=${continueToken({ v: "meta.k8s.io/v1", rv: 0, start: "x" })}`, headers: auth }, 400, "invalid_request"],
       ["a continue token climbing out of the namespace", { method: "GET", path: `/locks?continue=${continueToken({ v: "meta.k8s.io/v1", rv: 5, start: "../x" })}`, headers: auth }, 400, "invalid_request"],

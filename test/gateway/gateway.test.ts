@@ -45,11 +45,14 @@ describe.each([
   it("runs a full lifecycle within the request budget, and kubectl sees what it wrote", async () => {
     const acquired = await call("POST", "/locks/deploy/acquire", { jwt: alice, body: { holder: "ci-1", ttlSeconds: 30, metadata: { commit: "abc" } } });
     expect(acquired.status, JSON.stringify(acquired.body)).toBe(200);
-    expect(kubeRequests(acquired)).toBeLessThanOrEqual(2);
+    // A name used for the first time: read, create free, grant.
+    expect(kubeRequests(acquired)).toBe(3);
     const grant = acquired.body as { token: string; fencingToken: string };
 
     const lease = await kubectlJson(["get", "lease", "deploy", "-n", namespace, "-o", "json"]);
-    expect(lease.metadata.resourceVersion).toBe(grant.fencingToken);
+    // The granting write recorded the token: one more than the revision it replaced, at most its own.
+    expect(lease.metadata.annotations["leasegate.io/fencing-token"]).toBe(grant.fencingToken);
+    expect(BigInt(lease.metadata.resourceVersion)).toBeGreaterThanOrEqual(BigInt(grant.fencingToken));
     expect(lease.metadata.labels["app.kubernetes.io/managed-by"]).toBe("leasegate");
     expect(lease.spec).toMatchObject({ holderIdentity: "ci-1 (svc-alice)", leaseDurationSeconds: 30, leaseTransitions: 0 });
     expect(lease.spec.renewTime).toMatch(/\.\d{6}Z$/);
@@ -62,6 +65,7 @@ describe.each([
     const afterRenew = await kubectlJson(["get", "lease", "deploy", "-n", namespace, "-o", "json"]);
     expect(afterRenew.spec.leaseDurationSeconds).toBe(40);
     expect(afterRenew.metadata.annotations["leasegate.io/fencing-token"]).toBe(grant.fencingToken);
+    expect(afterRenew.metadata.annotations["leasegate.io/issuer"]).toBe(issuer.issuer);
 
     const state = await call("GET", "/locks/deploy", { jwt: alice });
     expect(state.body).toMatchObject({ status: "held", fencingToken: grant.fencingToken, holder: "ci-1", metadata: { commit: "abc" } });
@@ -73,6 +77,37 @@ describe.each([
     const freed = await kubectlJson(["get", "lease", "deploy", "-n", namespace, "-o", "json"]);
     expect(freed.spec.holderIdentity).toBeUndefined();
     expect(Object.keys(freed.metadata.annotations ?? {}).filter((k) => k !== "leasegate.io/forced-release-by")).toEqual([]);
+  });
+
+  it("binds a lock token to its one grant: an earlier grant's token made with the same Idempotency-Key opens nothing later", async () => {
+    const key = { "idempotency-key": "ci-run-77" };
+    const acquire = (jwt: string, headers: Record<string, string> = {}) => call("POST", "/locks/rerun/acquire", { jwt, headers, body: { ttlSeconds: 30 } });
+    const grant1 = (await acquire(alice, key)).body as { token: string; fencingToken: string };
+    expect((await call("POST", "/locks/rerun/release", { jwt: alice, body: { token: grant1.token } })).body).toEqual({ released: true });
+    const other = (await acquire(bob)).body as { token: string; fencingToken: string };
+    expect((await call("POST", "/locks/rerun/release", { jwt: bob, body: { token: other.token } })).body).toEqual({ released: true });
+    const third = await acquire(alice, key);
+    expect(third.status).toBe(200);
+    const grant3 = third.body as { token: string; fencingToken: string };
+    expect(BigInt(grant3.fencingToken)).toBeGreaterThan(BigInt(other.fencingToken));
+    expect(BigInt(other.fencingToken)).toBeGreaterThan(BigInt(grant1.fencingToken));
+    expect(grant3.token).not.toBe(grant1.token);
+
+    const before = await kubectlJson(["get", "lease", "rerun", "-n", namespace, "-o", "json"]);
+    const staleRenew = await call("POST", "/locks/rerun/renew", { jwt: alice, body: { token: grant1.token } });
+    expect(staleRenew.status).toBe(409);
+    expect(staleRenew.body.code).toBe("lock_lost");
+    const staleRelease = await call("POST", "/locks/rerun/release", { jwt: alice, body: { token: grant1.token } });
+    expect(staleRelease.status).toBe(409);
+    expect(staleRelease.body.code).toBe("not_holder");
+    const after = await kubectlJson(["get", "lease", "rerun", "-n", namespace, "-o", "json"]);
+    expect(after.metadata.resourceVersion).toBe(before.metadata.resourceVersion);
+    expect((await call("GET", "/locks/rerun", { jwt: alice })).body).toMatchObject({ status: "held", fencingToken: grant3.fencingToken });
+
+    // Within one grant, the key still replays the very same grant.
+    const replay = await acquire(alice, key);
+    expect(replay.body).toMatchObject({ token: grant3.token, fencingToken: grant3.fencingToken });
+    expect((await call("POST", "/locks/rerun/renew", { jwt: alice, body: { token: grant3.token } })).body.fencingToken).toBe(grant3.fencingToken);
   });
 
   it("lets another caller take over only after expiry, and the old holder then gets lock_lost", async () => {
@@ -147,7 +182,7 @@ describe.each([
       [await call("POST", "/locks/x/acquire", { jwt: alice, body: "{" }), 400],
       [await call("POST", "/locks/x/acquire", { jwt: alice, body: { ttlSeconds: "10" } }), 400],
       [await call("POST", "/locks/x/acquire", { jwt: alice, body: { metadata: { k: "v".repeat(5000) } } }), 400],
-      [await call("POST", "/locks/x/renew", { jwt: alice, body: { token: "lg1.1.AAAA.AAAA" } }), 409],
+      [await call("POST", "/locks/x/renew", { jwt: alice, body: { token: `lg2.1.${"A".repeat(43)}.AAAA.${"A".repeat(43)}` } }), 409],
     ] as const;
     for (const [res, status] of cases) {
       expect(res.status, JSON.stringify(res.body)).toBe(status);

@@ -41,7 +41,9 @@ describe("lock lifecycle over HTTP", () => {
     const grant = (await acquired.json()) as Record<string, string>;
     expect(grant).toMatchObject({ name: "team-a-deploy", namespace: "test", lease: "team-a-deploy", holder: "ci", subject: "team-a:alice", ttlSeconds: 20 });
     expect(acquired.headers.get("fencing-token")).toBe(grant.fencingToken);
-    expect(acquired.headers.get("server-timing")).toBe('kube;desc="2 requests"');
+    // A name used for the first time is read, created free, then granted.
+    expect(acquired.headers.get("server-timing")).toBe('kube;desc="3 requests"');
+    expect(grant.holderIdentity).toBe("ci (team-a:alice)");
 
     const renewed = await call("POST", "/locks/team-a-deploy/renew", { jwt: alice, body: { token: grant.token } });
     expect(renewed.status).toBe(200);
@@ -51,6 +53,9 @@ describe("lock lifecycle over HTTP", () => {
     const released = await call("POST", "/locks/team-a-deploy/release", { jwt: alice, body: { token: grant.token } });
     expect(await released.json()).toEqual({ released: true });
     expect(released.headers.get("server-timing")).toBe('kube;desc="1 requests"');
+
+    const again = await call("POST", "/locks/team-a-deploy/acquire", { jwt: alice });
+    expect(again.headers.get("server-timing")).toBe('kube;desc="2 requests"');
   });
 
   it("accepts an acquire with no body at all, using the default ttl", async () => {

@@ -2,6 +2,7 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { LockError } from "../../src/locks/lock-errors.ts";
 import { LockService, type AcquireRequest } from "../../src/locks/lock-service.ts";
 import { StoreError } from "../../src/locks/lock-store.ts";
+import { ListCursors } from "../../src/locks/list-cursor.ts";
 import { TokenKeys } from "../../src/locks/lock-token.ts";
 import { FakeClock } from "../support/fake-clock.ts";
 import { HookedStore } from "../support/hooked-store.ts";
@@ -11,6 +12,7 @@ let store: HookedStore;
 let clock: FakeClock;
 let locks: LockService;
 let tokens: TokenKeys;
+let cursors: ListCursors;
 let rawKey: Uint8Array;
 
 const request = (overrides: Partial<AcquireRequest> = {}): AcquireRequest => ({
@@ -36,19 +38,33 @@ beforeEach(async () => {
   clock = new FakeClock();
   rawKey = crypto.getRandomValues(new Uint8Array(32));
   tokens = await TokenKeys.import([rawKey]);
-  locks = new LockService({ store, clock, tokens, namespace: "ns", skewAllowanceSeconds: SKEW });
+  cursors = await ListCursors.import([rawKey]);
+  locks = new LockService({ store, clock, tokens, cursors, namespace: "ns", skewAllowanceSeconds: SKEW });
 });
 
 describe("acquire", () => {
-  it("creates an absent lock with one read and one write, fencing token = the write's revision", async () => {
+  it("creates an absent lock free, then grants it on top of that revision; the granting write records the fencing token", async () => {
     const grant = await locks.acquire(request({ label: "ci-42", metadata: { run: "42" } }));
     const stored = await store.inner.get("deploy");
-    expect(store.calls).toEqual(["get", "create"]);
-    expect(grant.fencingToken).toBe(stored!.resourceVersion);
-    expect(grant).toMatchObject({ holder: "ci-42", subject: "alice", transitions: 0, ttlSeconds: 10, replayed: false, metadata: { run: "42" } });
+    expect(store.calls).toEqual(["get", "create", "replace"]);
+    // The memory store's revisions count writes: the free create is 1, the grant 2 = 1 + 1.
+    expect(grant.fencingToken).toBe("2");
+    expect(stored!.resourceVersion).toBe("2");
+    expect(stored!.record.grant!.fencingToken).toBe("2");
+    expect(grant).toMatchObject({ holder: "ci-42", holderIdentity: "ci-42 (alice)", subject: "alice", transitions: 0, ttlSeconds: 10, replayed: false, metadata: { run: "42" } });
+    expect(stored!.record).toMatchObject({ holderIdentity: "ci-42 (alice)", grant: { subject: "alice", issuer: "https://idp", label: "ci-42" } });
     expect(grant.expiresAt.getTime() - grant.acquiredAt.getTime()).toBe(10_000);
-    expect(grant.token).toMatch(/^lg1\.\d+\./);
-    expect(stored!.record.holder!.verifier).not.toContain(grant.token.split(".")[2]);
+    expect(grant.token).toMatch(/^lg2\.2\./);
+    expect(stored!.record.grant!.verifier).not.toContain(grant.token.split(".")[2]);
+  });
+
+  it("grants an existing free lock with one read and one write", async () => {
+    const first = await locks.acquire(request());
+    await locks.release("deploy", first.token);
+    store.calls.length = 0;
+    const second = await locks.acquire(request());
+    expect(store.calls).toEqual(["get", "replace"]);
+    expect(BigInt(second.fencingToken)).toBeGreaterThan(BigInt(first.fencingToken));
   });
 
   it("refuses a live grant with the holder, its expiry and when to retry", async () => {
@@ -98,30 +114,31 @@ describe("acquire", () => {
     clock.advance(20);
     store.beforeNext("replace", async (inner) => {
       const current = await inner.get("deploy");
-      await inner.replace("deploy", { ...current!.record, holder: { subject: "rival", verifier: "x", metadata: {} }, renewedAt: clock.now() }, current!.resourceVersion);
+      await inner.replace("deploy", { ...current!.record, holderIdentity: "rival-pod", grant: undefined, renewedAt: clock.now() }, current!.resourceVersion);
     });
     const err = await rejection(locks.acquire(request({ subject: "bob" })));
     expect(err.reason).toBe("held");
-    expect(err.heldBy?.subject).toBe("rival");
-    expect(store.calls).toEqual(["get", "create", "get", "replace", "get"]);
+    expect(err.heldBy).toMatchObject({ holderIdentity: "rival-pod", holder: "rival-pod", subject: undefined });
+    expect(store.calls).toEqual(["get", "create", "replace", "get", "replace", "get"]);
   });
 
   it("re-reads when a create loses the race to another creator", async () => {
     store.beforeNext("create", async (inner) => {
-      await inner.create("deploy", { holder: { subject: "rival", verifier: "x", metadata: {} }, ttlSeconds: 10, renewedAt: clock.now(), transitions: 0 });
+      await inner.create("deploy", { holderIdentity: "rival-pod", ttlSeconds: 10, renewedAt: clock.now(), transitions: 0 });
     });
-    expect((await rejection(locks.acquire(request()))).heldBy?.subject).toBe("rival");
+    expect((await rejection(locks.acquire(request()))).heldBy?.holderIdentity).toBe("rival-pod");
   });
 
   it("answers 'acquired' when a write whose outcome was unknown did land", async () => {
-    store.failAfterNext("create", new StoreError("unknown_outcome", "timeout"));
+    store.failAfterNext("replace", new StoreError("unknown_outcome", "timeout"));
     const grant = await locks.acquire(request());
-    expect(store.calls).toEqual(["get", "create", "get"]);
-    expect(grant.fencingToken).toBe((await store.inner.get("deploy"))!.resourceVersion);
+    expect(store.calls).toEqual(["get", "create", "replace", "get"]);
+    expect(grant.fencingToken).toBe((await store.inner.get("deploy"))!.record.grant!.fencingToken);
+    expect((await locks.renew("deploy", grant.token, undefined)).fencingToken).toBe(grant.fencingToken);
   });
 
   it("never answers 'acquired' for a write whose outcome was unknown and did not land", async () => {
-    store.beforeNext("create", () => {
+    store.beforeNext("replace", () => {
       throw new StoreError("unknown_outcome", "timeout");
     });
     store.beforeNext("get", () => undefined);
@@ -130,7 +147,16 @@ describe("acquire", () => {
     });
     const err = await rejection(locks.acquire(request()));
     expect(err.reason).toBe("backend_unavailable");
-    expect(await store.inner.get("deploy")).toBeNull();
+    expect((await locks.state("deploy"))!.status).toBe("free");
+  });
+
+  it("retries the free create whose outcome was unknown by reading again", async () => {
+    store.beforeNext("create", () => {
+      throw new StoreError("unknown_outcome", "timeout");
+    });
+    const grant = await locks.acquire(request());
+    expect(store.calls).toEqual(["get", "create", "get", "create", "replace"]);
+    expect(grant.fencingToken).toBe("2");
   });
 
   it("reports an unreachable backend as backend_unavailable with a retry hint", async () => {
@@ -163,8 +189,105 @@ describe("acquire", () => {
 
   it("refuses a storage revision that is not an unsigned integer rather than inventing a fencing token", async () => {
     const weird = { ...store.inner, get: async () => null, create: async () => "abc" } as unknown as HookedStore;
-    const service = new LockService({ store: weird, clock, tokens, namespace: "ns", skewAllowanceSeconds: SKEW });
+    const service = new LockService({ store: weird, clock, tokens, cursors, namespace: "ns", skewAllowanceSeconds: SKEW });
     expect((await rejection(service.acquire(request()))).reason).toBe("backend_invalid");
+  });
+});
+
+describe("other Lease clients (client-go, kubectl)", () => {
+  /** Writes the lock the way a client-go elector takes a Lease over: its identity and times, our annotations left alone. */
+  async function foreignTakeover(holderIdentity: string, ttlSeconds = 15) {
+    const current = await store.inner.get("deploy");
+    await store.inner.replace(
+      "deploy",
+      { ...current!.record, holderIdentity, ttlSeconds, acquiredAt: clock.now(), renewedAt: clock.now(), transitions: current!.record.transitions + 1 },
+      current!.resourceVersion,
+    );
+  }
+
+  it("never grants a Lease another client holds, and names that holder and its expiry", async () => {
+    const first = await locks.acquire(request());
+    await locks.release("deploy", first.token);
+    await foreignTakeover("elector-1");
+    clock.advance(10);
+    const err = await rejection(locks.acquire(request({ subject: "bob" })));
+    expect(err.reason).toBe("held");
+    expect(err.heldBy).toEqual({ holderIdentity: "elector-1", holder: "elector-1", subject: undefined, expiresAt: new Date(clock.now().getTime() + 5000) });
+    expect(err.retryAfterSeconds).toBe(5 + SKEW);
+    expect(await locks.state("deploy")).toMatchObject({ status: "held", holderIdentity: "elector-1", subject: undefined, fencingToken: undefined });
+  });
+
+  it("does not mistake another client's hold for a grant because leasegate's annotations were left on the Lease", async () => {
+    const grant = await locks.acquire(request({ idempotencyKey: "run-1" }));
+    clock.advance(10 + SKEW + 1);
+    await foreignTakeover("elector-1");
+    // Neither a replay with the same key nor the old token may touch the new holder's Lease.
+    expect((await rejection(locks.acquire(request({ idempotencyKey: "run-1" })))).heldBy?.holderIdentity).toBe("elector-1");
+    expect((await rejection(locks.renew("deploy", grant.token, undefined))).reason).toBe("lost");
+    expect((await rejection(locks.release("deploy", grant.token))).reason).toBe("not_holder");
+    expect((await store.inner.get("deploy"))!.record.holderIdentity).toBe("elector-1");
+  });
+
+  it("takes over another client's expired hold of a lock it manages, with a larger fencing token", async () => {
+    const first = await locks.acquire(request());
+    await locks.release("deploy", first.token);
+    await foreignTakeover("elector-1", 5);
+    clock.advance(5 + SKEW + 1);
+    const grant = await locks.acquire(request({ subject: "bob" }));
+    expect(BigInt(grant.fencingToken)).toBeGreaterThan(BigInt(first.fencingToken));
+    expect(grant.transitions).toBe(2);
+  });
+
+  it("treats a hold whose holder identity someone cleared as over: renew is 'lost', not a crash", async () => {
+    const grant = await locks.acquire(request());
+    const current = await store.inner.get("deploy");
+    await store.inner.replace("deploy", { ...current!.record, holderIdentity: undefined }, current!.resourceVersion);
+    expect((await rejection(locks.renew("deploy", grant.token, undefined))).reason).toBe("lost");
+    expect(await locks.release("deploy", grant.token)).toEqual({ released: false });
+    expect((await locks.state("deploy"))!.status).toBe("free");
+  });
+
+  it("counts a holder identity without renewTime as expired, as every Lease client would", async () => {
+    const first = await locks.acquire(request());
+    await locks.release("deploy", first.token);
+    const current = await store.inner.get("deploy");
+    await store.inner.replace("deploy", { ...current!.record, holderIdentity: "half-written", renewedAt: undefined }, current!.resourceVersion);
+    expect((await locks.state("deploy"))!.status).toBe("expired");
+    await locks.acquire(request({ subject: "bob" }));
+  });
+});
+
+describe("a token opens exactly one grant", () => {
+  it("does not let an earlier grant's token renew or release a later grant made with the same Idempotency-Key", async () => {
+    const grant1 = await locks.acquire(request({ idempotencyKey: "K" }));
+    await locks.release("deploy", grant1.token);
+    const other = await locks.acquire(request({ subject: "bob" }));
+    await locks.release("deploy", other.token);
+    const grant3 = await locks.acquire(request({ idempotencyKey: "K" }));
+    expect(BigInt(grant3.fencingToken)).toBeGreaterThan(BigInt(other.fencingToken));
+    expect(grant3.token).not.toBe(grant1.token);
+
+    expect((await rejection(locks.renew("deploy", grant1.token, undefined))).reason).toBe("lost");
+    expect((await rejection(locks.release("deploy", grant1.token))).reason).toBe("not_holder");
+    const state = await locks.state("deploy");
+    expect(state).toMatchObject({ status: "held", fencingToken: grant3.fencingToken });
+    expect((await locks.renew("deploy", grant3.token, undefined)).fencingToken).toBe(grant3.fencingToken);
+  });
+
+  it("replays within one grant: the same token and fencing token, even after renewals", async () => {
+    const first = await locks.acquire(request({ idempotencyKey: "K" }));
+    clock.advance(3);
+    await locks.renew("deploy", first.token, undefined);
+    expect(await locks.acquire(request({ idempotencyKey: "K" }))).toMatchObject({ token: first.token, fencingToken: first.fencingToken, replayed: true });
+  });
+
+  it("refuses a token whose MAC is spelled non-canonically (a spare bit set)", async () => {
+    const grant = await locks.acquire(request());
+    const parts = grant.token.split(".");
+    const mac = parts[4]!;
+    // 32 bytes are 43 base64url characters: the last one carries 2 spare bits.
+    const flipped = mac.slice(0, -1) + String.fromCharCode(mac.charCodeAt(42) + 1);
+    expect((await rejection(locks.renew("deploy", [...parts.slice(0, 4), flipped].join("."), undefined))).reason).toBe("invalid_token");
   });
 });
 
@@ -211,8 +334,8 @@ describe("renew", () => {
     const other = await locks.acquire(request({ name: "other" }));
     await locks.acquire(request());
     expect((await rejection(locks.renew("deploy", other.token, undefined))).reason).toBe("invalid_token");
-    const [p, f, s, m] = other.token.split(".");
-    const altered = [p, String(BigInt(f!) + 1n), s, m].join(".");
+    const [p, f, ...rest] = other.token.split(".");
+    const altered = [p, String(BigInt(f!) + 1n), ...rest].join(".");
     expect((await rejection(locks.renew("other", altered, undefined))).reason).toBe("invalid_token");
   });
 
@@ -220,14 +343,14 @@ describe("renew", () => {
     const grant = await locks.acquire(request());
     const newKey = crypto.getRandomValues(new Uint8Array(32));
     const service = async (keys: Uint8Array[]) =>
-      new LockService({ store, clock, tokens: await TokenKeys.import(keys), namespace: "ns", skewAllowanceSeconds: SKEW });
+      new LockService({ store, clock, tokens: await TokenKeys.import(keys), cursors, namespace: "ns", skewAllowanceSeconds: SKEW });
     expect((await (await service([newKey, rawKey])).renew("deploy", grant.token, undefined)).fencingToken).toBe(grant.fencingToken);
     expect((await rejection((await service([newKey])).renew("deploy", grant.token, undefined))).reason).toBe("invalid_token");
   });
 
   it("scopes tokens to the namespace they were issued in", async () => {
     const grant = await locks.acquire(request());
-    const elsewhere = new LockService({ store, clock, tokens, namespace: "other-ns", skewAllowanceSeconds: SKEW });
+    const elsewhere = new LockService({ store, clock, tokens, cursors, namespace: "other-ns", skewAllowanceSeconds: SKEW });
     expect((await rejection(elsewhere.renew("deploy", grant.token, undefined))).reason).toBe("invalid_token");
   });
 });
@@ -255,12 +378,13 @@ describe("forceRelease and state", () => {
   it("ends any grant, records the actor, and the old token then renews nothing", async () => {
     const grant = await locks.acquire(request());
     clock.advance(1);
-    expect(await locks.forceRelease("deploy", "admin")).toEqual({ released: true });
+    const admin = { subject: "admin", issuer: "https://idp" };
+    expect(await locks.forceRelease("deploy", admin)).toEqual({ released: true });
     const state = await locks.state("deploy");
-    expect(state).toMatchObject({ status: "free", forcedRelease: { by: "admin", at: clock.now() } });
+    expect(state).toMatchObject({ status: "free", forcedRelease: { by: "admin", issuer: "https://idp", at: clock.now() } });
     expect((await rejection(locks.renew("deploy", grant.token, undefined))).reason).toBe("lost");
-    expect(await locks.forceRelease("deploy", "admin")).toEqual({ released: false });
-    expect((await rejection(locks.forceRelease("nothing", "admin"))).reason).toBe("not_found");
+    expect(await locks.forceRelease("deploy", admin)).toEqual({ released: false });
+    expect((await rejection(locks.forceRelease("nothing", admin))).reason).toBe("not_found");
   });
 
   it("shows held, expired and free without exposing the verifier", async () => {
@@ -277,27 +401,29 @@ describe("forceRelease and state", () => {
 describe("list", () => {
   it("pages with cursors only this service can make, and refuses any other without asking the store", async () => {
     for (const name of ["a", "b", "c"]) await locks.acquire(request({ name }));
-    const first = await locks.list(2);
+    const first = await locks.list(2, undefined, "alice");
     expect(first.items.map((s) => s.name)).toEqual(["a", "b"]);
-    const second = await locks.list(2, first.cursor);
+    const second = await locks.list(2, first.cursor, "alice");
     expect(second.items.map((s) => s.name)).toEqual(["c"]);
     expect(second.cursor).toBeUndefined();
 
     store.calls.length = 0;
     const [raw, mac] = first.cursor!.split(".") as [string, string];
     for (const forged of [raw, `${raw}.${mac.slice(0, -2)}AA`, `${btoa("{}").replace(/=+$/, "")}.${mac}`, "x.y.z"]) {
-      expect((await rejection(locks.list(2, forged))).reason).toBe("invalid_cursor");
+      expect((await rejection(locks.list(2, forged, "alice"))).reason).toBe("invalid_cursor");
     }
+    // A cursor resumes only the listing it came from.
+    expect((await rejection(locks.list(2, first.cursor, "bob"))).reason).toBe("invalid_cursor");
     expect(store.calls).toEqual([]);
   });
 
   it("calls an expired cursor invalid rather than a backend failure", async () => {
     await locks.acquire(request({ name: "a" }));
     await locks.acquire(request({ name: "b" }));
-    const { cursor } = await locks.list(1);
+    const { cursor } = await locks.list(1, undefined, "alice");
     store.beforeNext("list", () => {
       throw new StoreError("cursor_expired", "the list continuation has expired");
     });
-    expect((await rejection(locks.list(1, cursor))).reason).toBe("invalid_cursor");
+    expect((await rejection(locks.list(1, cursor, "alice"))).reason).toBe("invalid_cursor");
   });
 });

@@ -1,5 +1,5 @@
 import type { LockRecord } from "../../src/locks/lock-record.ts";
-import type { HeldChange, ListOptions, LockStore } from "../../src/locks/lock-store.ts";
+import type { GrantClaim, HeldChange, ListOptions, LockStore } from "../../src/locks/lock-store.ts";
 import { MemoryStore } from "../../src/locks/memory-store.ts";
 
 type Op = "get" | "create" | "replace" | "updateHeld" | "list";
@@ -44,8 +44,8 @@ export class HookedStore implements LockStore {
   replace(name: string, record: LockRecord, resourceVersion: string) {
     return this.#run("replace", () => this.inner.replace(name, record, resourceVersion));
   }
-  updateHeld(name: string, verifier: string, change: HeldChange) {
-    return this.#run("updateHeld", () => this.inner.updateHeld(name, verifier, change));
+  updateHeld(name: string, claim: GrantClaim, change: HeldChange) {
+    return this.#run("updateHeld", () => this.inner.updateHeld(name, claim, change));
   }
   list(options: ListOptions) {
     return this.#run("list", () => this.inner.list(options));

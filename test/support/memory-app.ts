@@ -2,6 +2,8 @@ import { JwtAuthenticator } from "../../src/auth/jwt-authenticator.ts";
 import { Policy } from "../../src/auth/policy.ts";
 import { configSchema } from "../../src/config/schema.ts";
 import { createApp } from "../../src/http/app.ts";
+import type { AppDeps } from "../../src/http/app-env.ts";
+import { ListCursors } from "../../src/locks/list-cursor.ts";
 import { MemoryStore } from "../../src/locks/memory-store.ts";
 import { TokenKeys } from "../../src/locks/lock-token.ts";
 import type { Clock } from "../../src/locks/clock.ts";
@@ -17,21 +19,34 @@ export const POLICY = [
   { match: { repository_id: "42" }, actions: ["acquire", "renew", "release"], locks: ["repo-${repository_id}-*"] },
 ];
 
-/** The real app over the in-memory store: fast tests of the HTTP layer with real JWTs. */
-export async function memoryApp(issuer: OidcIssuer, options: { clock?: Clock; log?: (e: Record<string, unknown>) => void } = {}) {
+type Authenticator = AppDeps["authenticator"];
+
+export interface MemoryAppOptions {
+  clock?: Clock;
+  log?: (e: Record<string, unknown>) => void;
+  /** Wraps the real JWT authenticator, e.g. to count how often a request is authenticated. */
+  authenticator?: (jwt: Authenticator) => Authenticator;
+}
+
+/** The real app over the in-memory store: fast tests of the HTTP layer with real JWTs (from one issuer or several). */
+export async function memoryApp(issuers: OidcIssuer | OidcIssuer[], options: MemoryAppOptions = {}) {
+  const trusted = Array.isArray(issuers) ? issuers : [issuers];
+  const tokenKeys = [new Uint8Array(32).fill(7)];
   const config = configSchema.parse({
     namespace: "test",
-    issuers: [{ issuer: issuer.issuer, audiences: [AUDIENCE], jwksUri: issuer.jwksUri }],
+    issuers: trusted.map((issuer) => ({ issuer: issuer.issuer, audiences: [AUDIENCE], jwksUri: issuer.jwksUri })),
     policy: POLICY,
     kubernetes: {},
   });
   const store = new MemoryStore();
+  const jwt = await JwtAuthenticator.create(config.issuers, {});
   const app = createApp({
     config,
     store,
-    authenticator: await JwtAuthenticator.create(config.issuers, {}),
+    authenticator: options.authenticator ? options.authenticator(jwt) : jwt,
     policy: new Policy(config.policy),
-    tokens: await TokenKeys.import([new Uint8Array(32).fill(7)]),
+    tokens: await TokenKeys.import(tokenKeys),
+    cursors: await ListCursors.import(tokenKeys),
     clock: options.clock,
     log: options.log,
   });

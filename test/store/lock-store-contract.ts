@@ -1,0 +1,181 @@
+import { beforeEach, describe, expect, it } from "vitest";
+import type { GrantRecord, LockRecord } from "../../src/locks/lock-record.ts";
+import { type GrantClaim, isStoreError, type LockStore } from "../../src/locks/lock-store.ts";
+
+/**
+ * What every LockStore must do, whatever it stores locks in. The lock algorithm's unit tests run
+ * on the in-memory store; this suite is what makes them mean something for the Kubernetes store.
+ */
+export interface StoreUnderTest {
+  store: LockStore;
+  /**
+   * Writes the lock the way another Lease client does (client-go's elector, kubectl): only the
+   * standard holder fields change; labels and annotations stay as they are. `null` clears the holder.
+   */
+  writeAsOtherClient(name: string, holder: { holderIdentity: string | null; renewedAt: Date; ttlSeconds: number }): Promise<void>;
+}
+
+/** Registers the contract suite; `setup` gives a fresh store (and fresh lock names) per test. */
+export function lockStoreContract(setup: () => Promise<StoreUnderTest>): void {
+  let subject: StoreUnderTest;
+  let store: LockStore;
+  let names = 0;
+  let name: string;
+
+  beforeEach(async () => {
+    subject = await setup();
+    store = subject.store;
+    name = `contract-${Date.now().toString(36)}-${names++}`;
+  });
+
+  const at = (iso: string) => new Date(iso);
+  const grant = (overrides: Partial<GrantRecord> = {}): GrantRecord => ({
+    subject: "alice",
+    issuer: "https://idp.example",
+    label: "ci #42 ✓",
+    verifier: "verifier-1",
+    fencingToken: "17",
+    metadata: { run: "42", note: "ünïcode ✓" },
+    ...overrides,
+  });
+  const held = (overrides: Partial<GrantRecord> = {}): LockRecord => {
+    const g = grant(overrides);
+    return {
+      holderIdentity: g.label ? `${g.label} (${g.subject})` : g.subject,
+      grant: g,
+      ttlSeconds: 30,
+      acquiredAt: at("2026-11-30T10:00:00.123Z"),
+      renewedAt: at("2026-11-30T10:00:05.456Z"),
+      transitions: 3,
+    };
+  };
+  const claimOf = (record: LockRecord): GrantClaim => ({
+    holderIdentity: record.holderIdentity!,
+    verifier: record.grant!.verifier,
+    fencingToken: record.grant!.fencingToken,
+  });
+  async function failure(promise: Promise<unknown>): Promise<string> {
+    const err = await promise.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    if (!isStoreError(err)) throw new Error(`expected a StoreError, got ${String(err)}`);
+    return err.reason;
+  }
+
+  describe("get, create and replace", () => {
+    it("reads an absent lock as null", async () => {
+      expect(await store.get(name)).toBeNull();
+    });
+
+    it("reads back every field it wrote, at the revision the write returned", async () => {
+      const record = { ...held(), forcedRelease: { by: "ops", issuer: "https://idp.example", at: at("2026-11-29T08:00:00.000Z") } };
+      const revision = await store.create(name, record);
+      const read = await store.get(name);
+      expect(read).toEqual({ record, resourceVersion: revision });
+    });
+
+    it("reads a lock without holder as free", async () => {
+      const revision = await store.create(name, { ttlSeconds: 30, transitions: 0 });
+      expect(await store.get(name)).toEqual({ record: { ttlSeconds: 30, transitions: 0 }, resourceVersion: revision });
+    });
+
+    it("refuses a second create with already_exists", async () => {
+      await store.create(name, { ttlSeconds: 30, transitions: 0 });
+      expect(await failure(store.create(name, held()))).toBe("already_exists");
+    });
+
+    it("replaces only at the current revision, with a larger revision", async () => {
+      const first = await store.create(name, { ttlSeconds: 30, transitions: 0 });
+      const second = await store.replace(name, held(), first);
+      expect(BigInt(second)).toBeGreaterThan(BigInt(first));
+      expect(await failure(store.replace(name, { ttlSeconds: 30, transitions: 4 }, first))).toBe("conflict");
+      expect((await store.get(name))!.resourceVersion).toBe(second);
+    });
+
+    it("creates a lock that was deleted since it was read (Leases allow create-on-update)", async () => {
+      const revision = await store.replace(name, held(), "1");
+      expect(await store.get(name)).toEqual({ record: held(), resourceVersion: revision });
+    });
+  });
+
+  describe("updateHeld", () => {
+    it("renews only renewTime (and ttl when given), never the grant or its fencing token", async () => {
+      const record = held();
+      await store.create(name, record);
+      const renewedAt = at("2026-11-30T10:00:20.789Z");
+      const renewed = await store.updateHeld(name, claimOf(record), { kind: "renew", renewedAt, ttlSeconds: 60 });
+      expect(renewed.record).toEqual({ ...record, renewedAt, ttlSeconds: 60 });
+      expect(await store.get(name)).toEqual(renewed);
+      const again = await store.updateHeld(name, claimOf(record), { kind: "renew", renewedAt });
+      expect(again.record.ttlSeconds).toBe(60);
+    });
+
+    it("releases: no holder and no grant, the rest kept", async () => {
+      const record = held();
+      await store.create(name, record);
+      const released = await store.updateHeld(name, claimOf(record), { kind: "release" });
+      const { holderIdentity: _holder, grant: _grant, ...rest } = record;
+      expect(released.record).toEqual(rest);
+    });
+
+    it.each([
+      ["another verifier", { verifier: "verifier-2" }],
+      ["another fencing token (a later grant with the same verifier)", { fencingToken: "18" }],
+      ["another holder identity", { holderIdentity: "someone (else)" }],
+    ] as const)("changes nothing for %s: precondition_failed", async (_, wrong) => {
+      const record = held();
+      const revision = await store.create(name, record);
+      for (const kind of ["renew", "release"] as const) {
+        const change = kind === "renew" ? { kind, renewedAt: new Date() } : { kind };
+        expect(await failure(store.updateHeld(name, { ...claimOf(record), ...wrong }, change))).toBe("precondition_failed");
+      }
+      expect((await store.get(name))!.resourceVersion).toBe(revision);
+    });
+
+    it("does not touch a lock another client took over, though the grant's annotations were left in place", async () => {
+      const record = held();
+      await store.create(name, record);
+      const takenAt = at("2026-11-30T10:01:00.000Z");
+      await subject.writeAsOtherClient(name, { holderIdentity: "elector-7", renewedAt: takenAt, ttlSeconds: 15 });
+      const taken = await store.get(name);
+      expect(taken!.record.holderIdentity).toBe("elector-7");
+      expect(taken!.record.grant).toBeUndefined();
+      expect(taken!.record).toMatchObject({ renewedAt: takenAt, ttlSeconds: 15 });
+      expect(await failure(store.updateHeld(name, claimOf(record), { kind: "renew", renewedAt: new Date() }))).toBe("precondition_failed");
+      expect(await failure(store.updateHeld(name, claimOf(record), { kind: "release" }))).toBe("precondition_failed");
+      expect((await store.get(name))!.resourceVersion).toBe(taken!.resourceVersion);
+    });
+
+    it("reads a lock whose holder another client cleared as free, and does not touch it", async () => {
+      const record = held();
+      await store.create(name, record);
+      await subject.writeAsOtherClient(name, { holderIdentity: null, renewedAt: new Date(), ttlSeconds: 1 });
+      const cleared = await store.get(name);
+      expect(cleared!.record.holderIdentity).toBeUndefined();
+      expect(cleared!.record.grant).toBeUndefined();
+      expect(await failure(store.updateHeld(name, claimOf(record), { kind: "release" }))).toBe("precondition_failed");
+    });
+
+    it("answers not_found for an absent lock", async () => {
+      expect(await failure(store.updateHeld(name, claimOf(held()), { kind: "release" }))).toBe("not_found");
+    });
+  });
+
+  describe("list", () => {
+    it("pages through every lock with continuation tokens", async () => {
+      const created = [`${name}-a`, `${name}-b`, `${name}-c`];
+      for (const lock of created) await store.create(lock, held());
+      const seen: string[] = [];
+      let continueToken: string | undefined;
+      do {
+        const page = await store.list({ limit: 2, continueToken });
+        expect(page.items.length).toBeLessThanOrEqual(2);
+        seen.push(...page.items.map((item) => item.name));
+        for (const item of page.items) if (created.includes(item.name)) expect(item.record).toEqual(held());
+        continueToken = page.continueToken;
+      } while (continueToken);
+      expect(seen.filter((n) => created.includes(n))).toEqual(created);
+    });
+  });
+}

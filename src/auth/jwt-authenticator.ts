@@ -11,6 +11,8 @@ import {
   jwtVerify,
 } from "jose";
 import type { IssuerConfig } from "../config/schema.ts";
+import { isCanonicalBase64url } from "../encoding/base64url.ts";
+import { unprintableTextProblem } from "../encoding/printable-text.ts";
 import { AuthError, type Caller } from "./caller.ts";
 
 type KeyInput = Parameters<typeof jwtVerify>[1];
@@ -27,9 +29,15 @@ interface TrustedIssuer {
  */
 export class JwtAuthenticator {
   readonly #issuers = new Map<string, TrustedIssuer>();
+  /** The largest `maxTokenBytes` of any issuer: longer tokens are refused before any decoding. */
+  readonly #maxTokenLength: number;
+  /** Longer Authorization values cannot hold an acceptable token and are refused unread. */
+  readonly #maxAuthorizationLength: number;
 
   private constructor(issuers: TrustedIssuer[]) {
     for (const issuer of issuers) this.#issuers.set(issuer.config.issuer, issuer);
+    this.#maxTokenLength = Math.max(0, ...issuers.map((issuer) => issuer.config.maxTokenBytes));
+    this.#maxAuthorizationLength = SCHEME.length + AUTHORIZATION_WHITESPACE_ALLOWANCE + this.#maxTokenLength;
   }
 
   static async create(configs: IssuerConfig[], env: Record<string, string | undefined>): Promise<JwtAuthenticator> {
@@ -37,14 +45,16 @@ export class JwtAuthenticator {
   }
 
   async authenticate(authorization: string | undefined): Promise<Caller> {
-    // Only HTTP's own whitespace (space, tab) surrounds a header value: String#trim would also
-    // strip U+00A0. A compact JWS is base64url without padding (RFC 7515): '=' would let padded,
-    // non-canonical spellings of a token verify as the token itself.
-    // The scheme is case-insensitive and may be followed by several spaces (RFC 9110 §11.4).
-    const match = /^bearer +([A-Za-z0-9_\-.]+)$/i.exec(authorization?.replace(/^[ \t]+|[ \t]+$/g, "") ?? "");
-    if (!match) throw new AuthError("unauthenticated", "no bearer token");
-    const token = match[1]!;
-    // Likewise a signature whose spare low bits are set decodes to the same bytes: one token, one spelling.
+    // The length is checked before the value is read at all, so any header costs at most a
+    // bounded, linear amount of work on the way to a 401.
+    if (authorization !== undefined && authorization.length > this.#maxAuthorizationLength) {
+      throw new AuthError("unauthenticated", "authorization header too long");
+    }
+    const token = bearerToken(authorization ?? "");
+    if (token === null) throw new AuthError("unauthenticated", "no bearer token");
+    // The compact JWS alphabet is ASCII, so the length is the size in bytes.
+    if (token.length > this.#maxTokenLength) throw new AuthError("unauthenticated", "token too large");
+    // A signature whose spare low bits are set decodes to the same bytes as the canonical one: one token, one spelling.
     if (!isCanonicalBase64url(token.split(".")[2] ?? "")) throw new AuthError("unauthenticated", "non-canonical signature encoding");
 
     let header: JWSHeaderParameters;
@@ -57,6 +67,7 @@ export class JwtAuthenticator {
     }
     const issuer = typeof issuerName === "string" ? this.#issuers.get(issuerName) : undefined;
     if (!issuer) throw new AuthError("unauthenticated", "issuer not trusted");
+    // The longest any issuer accepts was checked before decoding; this issuer may accept less.
     if (token.length > issuer.config.maxTokenBytes) throw new AuthError("unauthenticated", "token too large");
     // Keys come only from configuration: a token naming its own key or key location is an attack.
     for (const field of ["jwk", "jku", "x5u", "x5c"] as const) {
@@ -73,7 +84,9 @@ export class JwtAuthenticator {
         requiredClaims: ["exp", "iss", "aud", issuer.config.subjectClaim],
       });
       const subject = payload[issuer.config.subjectClaim];
-      if (typeof subject !== "string" || subject.length === 0 || subject.length > 512) {
+      // The subject is shown to other callers (holder identity, kubectl, CI logs): it gets the
+      // same rule as the text a caller chooses.
+      if (typeof subject !== "string" || subject.length === 0 || subject.length > 512 || unprintableTextProblem(subject)) {
         throw new AuthError("unauthenticated", `claim ${issuer.config.subjectClaim} is not a usable subject`);
       }
       return { issuer: issuer.config.issuer, subject, claims: payload };
@@ -85,19 +98,55 @@ export class JwtAuthenticator {
   }
 }
 
-/** Unpadded base64url whose last character leaves no spare bit set: the only spelling of its bytes. */
-function isCanonicalBase64url(segment: string): boolean {
-  const last = segment.at(-1);
-  switch (segment.length % 4) {
-    case 1:
-      return false;
-    case 2:
-      return "AQgw".includes(last!);
-    case 3:
-      return "AEIMQUYcgkosw048".includes(last!);
-    default:
-      return true;
+const SCHEME = "bearer";
+/** Spaces or tabs around the value and spaces between scheme and token that a header may carry. */
+const AUTHORIZATION_WHITESPACE_ALLOWANCE = 64;
+const SPACE = 0x20;
+const TAB = 0x09;
+
+/**
+ * The token of a `Bearer` Authorization value, or null. Read with index arithmetic, one pass
+ * (a regular expression trimming both ends costs time quadratic in a run of whitespace):
+ * - only HTTP's own whitespace (space, tab) surrounds a header value; String#trim would also strip
+ *   U+00A0;
+ * - the scheme is case-insensitive and followed by one or more spaces (RFC 9110 §11.4);
+ * - a compact JWS is base64url without padding (RFC 7515): '=' would let padded, non-canonical
+ *   spellings of a token verify as the token itself.
+ */
+function bearerToken(authorization: string): string | null {
+  let start = 0;
+  let end = authorization.length;
+  while (start < end && isHttpWhitespace(authorization.charCodeAt(start))) start++;
+  while (end > start && isHttpWhitespace(authorization.charCodeAt(end - 1))) end--;
+  if (end - start <= SCHEME.length) return null;
+  for (let index = 0; index < SCHEME.length; index++) {
+    // Case-insensitive as HTTP means it, ASCII only: `| 0x20` turns 'B' into 'b' and nothing else into 'b'.
+    if ((authorization.charCodeAt(start + index) | 0x20) !== SCHEME.charCodeAt(index)) return null;
   }
+  let tokenStart = start + SCHEME.length;
+  if (authorization.charCodeAt(tokenStart) !== SPACE) return null;
+  while (tokenStart < end && authorization.charCodeAt(tokenStart) === SPACE) tokenStart++;
+  if (tokenStart === end) return null;
+  for (let index = tokenStart; index < end; index++) {
+    if (!isCompactJwsCharacter(authorization.charCodeAt(index))) return null;
+  }
+  return authorization.slice(tokenStart, end);
+}
+
+function isHttpWhitespace(code: number): boolean {
+  return code === SPACE || code === TAB;
+}
+
+/** base64url's alphabet and the '.' between the segments. */
+function isCompactJwsCharacter(code: number): boolean {
+  return (
+    (code >= 0x41 && code <= 0x5a) || // A-Z
+    (code >= 0x61 && code <= 0x7a) || // a-z
+    (code >= 0x30 && code <= 0x39) || // 0-9
+    code === 0x2d || // -
+    code === 0x5f || // _
+    code === 0x2e // .
+  );
 }
 
 async function trust(config: IssuerConfig, env: Record<string, string | undefined>): Promise<TrustedIssuer> {

@@ -1,18 +1,19 @@
-import type { JWTPayload } from "jose";
 import type { Action, PolicyRule } from "../config/schema.ts";
 import type { Caller } from "./caller.ts";
-import { globToRegExp } from "./glob.ts";
+import { Glob } from "./glob.ts";
+import { LockPattern } from "./lock-pattern.ts";
 
 interface CompiledRule {
   description?: string;
-  match: Array<[claim: string, patterns: RegExp[]]>;
+  match: Array<[claim: string, patterns: Glob[]]>;
   actions: Set<Action>;
-  locks: string[];
+  locks: LockPattern[];
 }
 
 /**
  * Default-deny authorization: a caller may do `action` on a lock when some rule matches all of
- * its listed claims and covers both the action and the lock name.
+ * its listed claims and covers both the action and the lock name. Every pattern is compiled once,
+ * here; a lock pattern that breaks the placeholder rule (see LockPattern) is refused.
  */
 export class Policy {
   readonly #rules: CompiledRule[];
@@ -20,51 +21,38 @@ export class Policy {
   constructor(rules: PolicyRule[]) {
     this.#rules = rules.map((rule) => ({
       description: rule.description,
-      match: Object.entries(rule.match).map(([claim, value]) => [claim, (Array.isArray(value) ? value : [value]).map(globToRegExp)]),
+      match: Object.entries(rule.match).map(([claim, value]) => [claim, (Array.isArray(value) ? value : [value]).map((pattern) => new Glob(pattern))]),
       actions: new Set(rule.actions),
-      locks: rule.locks,
+      locks: rule.locks.map((pattern) => new LockPattern(pattern)),
     }));
   }
 
   allows(caller: Caller, action: Action, lockName: string): boolean {
     return this.#rules.some(
-      (rule) =>
-        rule.actions.has(action) &&
-        rule.match.every(([claim, patterns]) => claimMatches(caller.claims[claim], patterns)) &&
-        rule.locks.some((pattern) => lockPatternMatches(pattern, caller.claims, lockName)),
+      (rule) => appliesTo(rule, caller, action) && rule.locks.some((pattern) => pattern.matches(caller.claims, lockName)),
     );
   }
 
-  /** Whether any rule could let this caller do `action` on some lock (to answer 403 before 404). */
+  /**
+   * Whether some rule could let this caller do `action` on some lock (to answer 403 before 404, or
+   * before listing): a rule whose every lock pattern needs a claim the caller lacks or may not
+   * have inserted lets it do nothing.
+   */
   allowsAny(caller: Caller, action: Action): boolean {
-    return this.#rules.some(
-      (rule) => rule.actions.has(action) && rule.match.every(([claim, patterns]) => claimMatches(caller.claims[claim], patterns)),
-    );
+    return this.#rules.some((rule) => appliesTo(rule, caller, action) && rule.locks.some((pattern) => pattern.expandsFor(caller.claims)));
   }
 }
 
-function claimMatches(value: unknown, patterns: RegExp[]): boolean {
+function appliesTo(rule: CompiledRule, caller: Caller, action: Action): boolean {
+  return rule.actions.has(action) && rule.match.every(([claim, patterns]) => claimMatches(caller.claims[claim], patterns));
+}
+
+/** A claim matches when it, or one element of it if it is an array, is a scalar some pattern matches. */
+function claimMatches(value: unknown, patterns: Glob[]): boolean {
   const values = Array.isArray(value) ? value : [value];
-  return values.some((v) => isScalar(v) && patterns.some((p) => p.test(String(v))));
+  return values.some((element) => isScalar(element) && patterns.some((pattern) => pattern.matches(String(element))));
 }
 
 function isScalar(value: unknown): value is string | number | boolean {
   return typeof value === "string" || typeof value === "number" || typeof value === "boolean";
-}
-
-/**
- * `${claim}` inserts a claim's value literally. A claim that is absent, not a scalar, or that
- * would widen the pattern (contains `*` or `?`) makes the pattern match nothing.
- */
-function lockPatternMatches(pattern: string, claims: JWTPayload, lockName: string): boolean {
-  let failed = false;
-  const expanded = pattern.replace(/\$\{([A-Za-z0-9_.:-]+)\}/g, (_, claim: string) => {
-    const value = claims[claim];
-    if (!isScalar(value) || /[*?]/.test(String(value))) {
-      failed = true;
-      return "";
-    }
-    return String(value);
-  });
-  return !failed && globToRegExp(expanded).test(lockName);
 }

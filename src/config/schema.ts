@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { lockPatternProblem } from "../auth/lock-pattern.ts";
 
 /**
  * The whole configuration, validated once at start-up. Non-secret settings come as one JSON
@@ -6,6 +7,11 @@ import { z } from "zod";
  * `wrangler secret put` and Kubernetes Secrets can hold them.
  */
 const glob = z.string().min(1).max(512);
+/** A lock glob whose `${claim}` placeholders keep every caller to its own locks (rule: src/auth/lock-pattern.ts). */
+const lockGlob = glob.superRefine((pattern, context) => {
+  const problem = lockPatternProblem(pattern);
+  if (problem !== null) context.addIssue({ code: "custom", message: problem });
+});
 const seconds = (max: number) => z.number().int().min(0).max(max);
 
 export const actionSchema = z.enum(["acquire", "renew", "release", "read", "admin"]);
@@ -34,7 +40,10 @@ export const issuerSchema = z
     clockToleranceSeconds: seconds(300).default(30),
     /** Claim that identifies the caller within this issuer. */
     subjectClaim: z.string().min(1).default("sub"),
-    /** Tokens longer than this are refused before any parsing. */
+    /**
+     * Tokens longer than this are refused: before any parsing when longer than every issuer's
+     * limit, otherwise as soon as the token's `iss` names this issuer.
+     */
     maxTokenBytes: z.number().int().min(512).max(65536).default(8192),
   })
   .strict()
@@ -53,8 +62,11 @@ export const policyRuleSchema = z
     /** Claim name → exact value or glob (`*` any run of characters, `?` one). `iss` and `sub` included. */
     match: z.record(z.string().min(1), z.union([glob, z.array(glob).min(1)])),
     actions: z.array(actionSchema).min(1),
-    /** Lock-name globs this rule covers. `${claim}` inserts a claim's value, e.g. `ci-${repository_id}-*`. */
-    locks: z.array(glob).min(1),
+    /**
+     * Lock-name globs this rule covers. `${claim}` inserts a claim's value, e.g. `ci-${repository_id}-*`:
+     * only fixed text may precede it and `-`, `.` or the end of the pattern must follow it.
+     */
+    locks: z.array(lockGlob).min(1),
   })
   .strict();
 export type PolicyRule = z.infer<typeof policyRuleSchema>;

@@ -138,6 +138,37 @@ describe("policy patterns", () => {
     }
     expectBareRefusal(refusal(await call("POST", "/locks/home-carol-2/acquire", await issuer.mint({ sub: "user:x" }))), 403, "no uid");
   });
+
+  it("cannot reach into another caller's share through a claim holding the pattern's delimiter, or an empty one", async () => {
+    const user = (uid: unknown) => issuer.mint({ sub: "user:x", uid });
+    // home-carol-x-* is within carol's home-carol-*: uid carol-x would share it.
+    const carol = await user("carol");
+    const grant = await acquire("home-carol-x-1", carol);
+    const before = await leaseSnapshot(namespace);
+    proxy.resetCounts();
+    const carolX = await user("carol-x");
+    expectBareRefusal(refusal(await call("POST", "/locks/home-carol-x-1/release", carolX, { token: grant.token })), 403, "carol-x release");
+    expectBareRefusal(refusal(await call("POST", "/locks/home-carol-x-2/acquire", carolX)), 403, "carol-x acquire");
+    expectBareRefusal(refusal(await call("GET", "/locks/home-carol-x-1", carolX)), 403, "carol-x read");
+    // An empty uid would turn home-${uid}-* into home--*.
+    expectBareRefusal(refusal(await call("POST", "/locks/home--1/acquire", await user(""))), 403, "empty uid");
+    expect(proxy.counts()).toEqual({});
+    expect(await leaseSnapshot(namespace)).toEqual(before);
+    // A numeric claim is inserted as its decimal text.
+    const numeric = await user(4711);
+    const own = await acquire("home-4711-1", numeric);
+    expect((await call("POST", "/locks/home-4711-1/release", numeric, { token: own.token })).body).toEqual({ released: true });
+    expect((await call("POST", "/locks/home-carol-x-1/release", carol, { token: grant.token })).body).toEqual({ released: true });
+  });
+
+  it("refuse a list to a caller whose only read rule needs a claim it lacks or may not have inserted", async () => {
+    for (const claims of [{ sub: "user:x" }, { sub: "user:x", uid: "carol-x" }, { sub: "user:x", uid: "" }]) {
+      expectBareRefusal(refusal(await call("GET", "/locks", await issuer.mint(claims))), 403, JSON.stringify(claims));
+    }
+    const listed = await call("GET", "/locks?limit=500", await issuer.mint({ sub: "user:x", uid: "carol" }));
+    expect(listed.status).toBe(200);
+    expect((listed.body.items as Array<{ name: string }>).every((item) => item.name.startsWith("home-carol-"))).toBe(true);
+  });
 });
 
 describe("lock tokens", () => {
@@ -146,8 +177,8 @@ describe("lock tokens", () => {
     const bobsOther = await acquire("shared-3", jwt.bob!);
     const alices = await acquire("shared-2", jwt.alice!);
     const fencing = bobs.fencingToken;
-    const [, , aliceSecret, aliceMac] = alices.token.split(".");
-    const [, , bobSecret, bobMac] = bobs.token.split(".");
+    const [, , aliceSecret, aliceIdentity, aliceMac] = alices.token.split(".");
+    const [, , bobSecret, bobIdentity, bobMac] = bobs.token.split(".");
 
     // A second gateway, same token key, another namespace: a grant of a lock with the same name there.
     const otherNamespace = await newTestNamespace("sec-authz-other");
@@ -162,12 +193,13 @@ describe("lock tokens", () => {
     }
 
     const forged = [
-      ["a made-up token around the known fencing token", `lg1.${fencing}.${randomPart()}.${randomPart()}`],
+      ["a made-up token around the known fencing token and holder", `lg2.${fencing}.${randomPart()}.${bobIdentity}.${randomPart()}`],
       ["the caller's own token for another lock", alices.token],
       ["the holder's own token for another lock", bobsOther.token],
-      ["the caller's secret and MAC under the holder's fencing token", `lg1.${fencing}.${aliceSecret}.${aliceMac}`],
-      ["the holder's token with its fencing token raised", `lg1.${BigInt(fencing) + 1n}.${bobSecret}.${bobMac}`],
-      ["the holder's MAC with another secret", `lg1.${fencing}.${randomPart()}.${bobMac}`],
+      ["the caller's secret and MAC under the holder's fencing token", `lg2.${fencing}.${aliceSecret}.${aliceIdentity}.${aliceMac}`],
+      ["the caller's secret and MAC under the holder's fencing token and identity", `lg2.${fencing}.${aliceSecret}.${bobIdentity}.${aliceMac}`],
+      ["the holder's token with its fencing token raised", `lg2.${BigInt(fencing) + 1n}.${bobSecret}.${bobIdentity}.${bobMac}`],
+      ["the holder's MAC with another secret", `lg2.${fencing}.${randomPart()}.${bobIdentity}.${bobMac}`],
       ["a token for the same lock name in another namespace", elsewhere],
     ] as const;
 

@@ -212,6 +212,10 @@ describe("forged, altered and malformed tokens", () => {
       return { authorization: `Bearer ${h}.${p}.${s.slice(0, -1)}${alphabet[last + 1]}` };
     }],
     ["a 12 KB token-shaped blob", () => ({ authorization: `Bearer ${"A".repeat(6000)}.${"B".repeat(6000)}.C` })],
+    // Whitespace runs as long as Node's 16 KiB header limit lets through.
+    ["the scheme, 15,000 spaces and a character", () => ({ authorization: `Bearer${" ".repeat(15_000)}x` })],
+    ["the valid JWT, 14,000 spaces and tabs and a character", (v) => ({ authorization: `Bearer ${v}${" \t".repeat(7_000)}x` })],
+    ["a token just over maxTokenBytes whose header is not JSON", () => ({ authorization: `Bearer ${"A".repeat(8190)}.e30.AA` })],
   ];
 
   it.each(headers)("refuses %s: bare 401, no Kubernetes request", async (name, make) => {

@@ -42,6 +42,8 @@ export async function acquireCommand(ctx: CommandContext): Promise<number> {
       operation: `acquire ${lock}`,
       cancel: interrupts.signal,
     });
+    // Hidden before anything else is printed, so that nothing the gateway sent can come first.
+    if (acquired && inGitHubActions(env)) io.stderr.write(maskCommand(acquired.grant.token));
     if (!acquired || interrupts.received) {
       if (acquired) await releaseQuietly(client, lock, acquired.grant.token, log);
       log(`leasegate: interrupted by ${interrupts.received} while acquiring ${lock}`);
@@ -53,7 +55,6 @@ export async function acquireCommand(ctx: CommandContext): Promise<number> {
   }
 
   if (inGitHubActions(env)) {
-    io.stderr.write(maskCommand(grant.token));
     if (env.GITHUB_OUTPUT) {
       writeStepOutputs(env.GITHUB_OUTPUT, {
         token: grant.token,

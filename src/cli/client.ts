@@ -1,4 +1,5 @@
 import type { Credentials } from "./credentials.ts";
+import { configError } from "./errors.ts";
 import { networkCause } from "./network-cause.ts";
 
 /** A grant as the gateway returns it (`GrantSchema`). `token` is secret. */
@@ -151,9 +152,13 @@ export class GatewayClient {
         headers,
         body: options.body === undefined ? undefined : JSON.stringify(options.body),
         signal: options.signal ? AbortSignal.any([timeout, options.signal]) : timeout,
+        // Followed, a redirect would hand the JWT and the lock token to another origin and
+        // make the CLI trust its answer.
+        redirect: "error",
       });
       text = await res.text();
     } catch (err) {
+      if (isRedirectRefusal(err)) throw redirectError(this.url);
       throw new UnreachableError(this.url, err);
     }
     let body: unknown;
@@ -171,6 +176,19 @@ export class GatewayClient {
     }
     return body as T;
   }
+}
+
+/** What fetch fails with when `redirect: "error"` meets a 3xx answer. */
+function isRedirectRefusal(err: unknown): boolean {
+  const cause = (err as { cause?: unknown }).cause;
+  return cause instanceof Error && /redirect/i.test(cause.message);
+}
+
+/** A usage/configuration error (74): a redirect means the URL is not the gateway's own. */
+function redirectError(url: string): Error {
+  return configError(
+    `the gateway at ${new URL(url).origin} answered with a redirect, which leasegate does not follow: set --url or LEASEGATE_URL to the gateway's own https:// address`,
+  );
 }
 
 function lockPath(name: string): string {

@@ -19,9 +19,18 @@ export function gatewayUrl(values: OptionValues, env: Env): string {
     throw configError(`gateway URL "${raw}" is not a URL`);
   }
   if (url.protocol !== "https:" && url.protocol !== "http:") throw configError(`gateway URL must be http(s), not ${url.protocol}`);
+  // Requests carry JWTs and lock tokens: in clear text only to this machine.
+  if (url.protocol === "http:" && !isLoopback(url.hostname)) {
+    throw configError(`gateway URL must use https:// (plain http:// only for loopback: 127.0.0.0/8, [::1], localhost), not ${url.origin}`);
+  }
   if (url.username || url.password) throw configError("gateway URL must not contain credentials");
   if (url.search || url.hash) throw configError("gateway URL must not have a query or fragment");
   return url.toString().replace(/\/+$/, "");
+}
+
+/** 127.0.0.0/8, ::1 and localhost, as WHATWG URL parsing normalises them (`127.1` is `127.0.0.1`). */
+function isLoopback(hostname: string): boolean {
+  return hostname === "localhost" || hostname === "[::1]" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
 }
 
 /** A client for the gateway with the caller's credentials; fails early on missing settings. */

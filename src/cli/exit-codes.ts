@@ -17,7 +17,7 @@ export const ExitCode = {
   lockLost: 72,
   /** The gateway (or the CI's token endpoint) was unreachable, timed out, or answered 503. */
   unavailable: 73,
-  /** Usage, configuration or authorization error: bad arguments, no URL, no or refused credentials. */
+  /** Usage, configuration or authorization error: bad arguments, no URL, a redirect, no or refused credentials. */
   usage: 74,
 } as const;
 

@@ -1,4 +1,5 @@
 import { GatewayError, UnreachableError } from "./client.ts";
+import { displayText } from "./display-text.ts";
 import { CliError } from "./errors.ts";
 import { ExitCode } from "./exit-codes.ts";
 
@@ -38,34 +39,37 @@ export function exitCodeFor(err: unknown): number {
   return ExitCode.internal;
 }
 
-/** One line, without secrets: `code: detail (HTTP status)` plus a hint where one helps. */
+/**
+ * One line, without secrets: `code: detail (HTTP status)` plus a hint where one helps. What the
+ * gateway said is escaped for display.
+ */
 export function describeFailure(err: unknown, credentialsSource?: string): string {
   if (err instanceof GatewayError) {
-    let text = `${err.code}: ${err.detail ?? err.title} (HTTP ${err.status})`;
+    let text = `${displayText(err.code)}: ${displayText(err.detail ?? err.title)} (HTTP ${err.status})`;
     if (err.code === "lock_held") text += heldBySuffix(err.problem);
     const errors = err.problem.errors;
     if (Array.isArray(errors) && errors.length > 0) {
-      text += `: ${errors.map((e: { path?: string; message?: string }) => `${e.path ?? "?"} ${e.message ?? ""}`.trim()).join("; ")}`;
+      text += `: ${errors.map((e: { path?: unknown; message?: unknown }) => `${displayText(e?.path ?? "?")} ${displayText(e?.message ?? "")}`.trim()).join("; ")}`;
     }
     if (err.status === 401) text += `; the gateway did not accept the token from ${credentialsSource ?? "the credentials"} (expired, wrong issuer or audience?)`;
     if (err.status === 403) text += "; the gateway's policy does not allow this for your identity";
     if (err.status === 404 && err.code === "not_found") text += "; is --url the gateway's base URL?";
     return text;
   }
-  if (err instanceof Error) return err.message;
-  return String(err);
+  if (err instanceof Error) return displayText(err.message);
+  return displayText(err);
 }
 
 function heldBySuffix(problem: Record<string, unknown>): string {
   const who = describeHolder(problem.holder, problem.subject);
-  const until = typeof problem.expiresAt === "string" ? ` until ${problem.expiresAt}` : "";
+  const until = typeof problem.expiresAt === "string" ? ` until ${displayText(problem.expiresAt)}` : "";
   return who ? `; held by ${who}${until}` : "";
 }
 
-/** `label (subject)`, `subject`, or `label`. */
+/** `label (subject)`, `subject`, or `label`, escaped for display. */
 export function describeHolder(holder: unknown, subject: unknown): string {
-  const label = typeof holder === "string" && holder ? holder : undefined;
-  const sub = typeof subject === "string" && subject ? subject : undefined;
+  const label = typeof holder === "string" && holder ? displayText(holder) : undefined;
+  const sub = typeof subject === "string" && subject ? displayText(subject) : undefined;
   if (label && sub) return `${label} (${sub})`;
   return label ?? sub ?? "";
 }

@@ -10,10 +10,12 @@ export function inGitHubActions(env: Env): boolean {
 
 /**
  * The workflow command that hides `secret` in the rest of the job's log. Written to stderr
- * so that stdout stays parseable (`eval`, `jq`); the runner reads commands from both.
+ * so that stdout stays parseable (`eval`, `jq`); the runner reads commands from both. The secret
+ * comes from the gateway: it is escaped as workflow command data (`%`, CR, LF), so that it is
+ * exactly one command whatever it contains.
  */
 export function maskCommand(secret: string): string {
-  return `::add-mask::${secret}\n`;
+  return `::add-mask::${secret.replaceAll("%", "%25").replaceAll("\r", "%0D").replaceAll("\n", "%0A")}\n`;
 }
 
 /** Appends step outputs to $GITHUB_OUTPUT (multi-line safe). */

@@ -2,7 +2,7 @@ import type { CommandName } from "./args.ts";
 import { ExitCode } from "./exit-codes.ts";
 
 const CONNECTION = `Gateway and credentials (every subcommand):
-  --url URL                    gateway URL (env LEASEGATE_URL)
+  --url URL                    gateway URL, https:// (http:// for loopback only; env LEASEGATE_URL)
   --token JWT                  bearer token (env LEASEGATE_TOKEN)
   --audience AUD               audience of GitHub Actions OIDC tokens (env LEASEGATE_AUDIENCE; default leasegate)
   --gitlab-id-token-var NAME   read the JWT from env var NAME, as GitLab id_tokens: sets it

@@ -2,6 +2,7 @@ import { stringOption } from "./args.ts";
 import type { LockState } from "./client.ts";
 import type { CommandContext } from "./command-context.ts";
 import { connect } from "./connection.ts";
+import { displayText } from "./display-text.ts";
 import { usageError } from "./errors.ts";
 import { failure } from "./failures.ts";
 import { jsonText, table } from "./output.ts";
@@ -40,7 +41,7 @@ export async function listCommand(ctx: CommandContext): Promise<number> {
   io.stdout.write(
     table(
       ["NAME", "STATUS", "HOLDER", "SUBJECT", "EXPIRES IN"],
-      items.map((s) => [s.name, s.status, s.holder ?? "-", s.subject ?? "-", expiresIn(s, now)]),
+      items.map((s) => [s.name, s.status, s.holder ?? "-", s.subject ?? "-", expiresIn(s, now)].map(displayText)),
     ),
   );
   return 0;

@@ -1,5 +1,6 @@
 import { type CommandName, parseInvocation } from "./args.ts";
 import type { CommandContext } from "./command-context.ts";
+import { displayText } from "./display-text.ts";
 import { CliError } from "./errors.ts";
 import { ExitCode } from "./exit-codes.ts";
 import { helpText } from "./help.ts";
@@ -38,12 +39,14 @@ export async function main(argv: string[], env: Record<string, string | undefine
         return await (await HANDLERS[invocation.command]())({ ...invocation, env, io });
     }
   } catch (err) {
+    // Messages can quote the gateway (and arguments): escaped once more, which changes nothing already escaped.
     if (err instanceof CliError) {
-      io.stderr.write(`leasegate: ${err.message}\n`);
+      io.stderr.write(`leasegate: ${displayText(err.message)}\n`);
       if (err.showUsage) io.stderr.write(`Run 'leasegate ${command ? `${command} ` : ""}--help' for usage.\n`);
       return err.exitCode;
     }
-    io.stderr.write(`leasegate: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    const text = err instanceof Error ? (err.stack ?? err.message) : String(err);
+    io.stderr.write(`leasegate: unexpected error: ${text.split("\n").map(displayText).join("\n")}\n`);
     return ExitCode.internal;
   }
 }

@@ -1,3 +1,5 @@
+import { displayJson, displayText } from "./display-text.ts";
+
 /** Where the CLI writes: stdout for results, stderr for progress and errors. */
 export interface Io {
   stdout: { write(text: string): unknown };
@@ -9,16 +11,20 @@ export function shellWord(value: string): string {
   return /^[A-Za-z0-9_.,:/@%+=-]+$/.test(value) ? value : `'${value.replaceAll("'", `'\\''`)}'`;
 }
 
-/** `KEY=value` lines that are also valid shell assignments (`eval "$(leasegate acquire …)"`). */
+/**
+ * `KEY=value` lines that are also valid shell assignments (`eval "$(leasegate acquire …)"`).
+ * Values come from the gateway, so unprintable characters in them arrive escaped.
+ */
 export function assignments(pairs: Array<[string, string | number | undefined]>): string {
   return pairs
     .filter((pair): pair is [string, string | number] => pair[1] !== undefined)
-    .map(([key, value]) => `${key}=${shellWord(String(value))}\n`)
+    .map(([key, value]) => `${key}=${shellWord(displayText(value))}\n`)
     .join("");
 }
 
+/** What `--json` prints: the gateway's object, with unprintable characters as JSON escapes. */
 export function jsonText(value: unknown): string {
-  return `${JSON.stringify(value, null, 2)}\n`;
+  return `${displayJson(value)}\n`;
 }
 
 /** A plain text table with a header row; columns padded to their widest cell. */

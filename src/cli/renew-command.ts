@@ -3,6 +3,7 @@ import type { CommandContext } from "./command-context.ts";
 import { connect } from "./connection.ts";
 import { parseTtlSeconds } from "./duration.ts";
 import { failure } from "./failures.ts";
+import { inGitHubActions, maskCommand } from "./github-actions.ts";
 import { lockTokenArgument } from "./lock-token.ts";
 import { assignments, jsonText } from "./output.ts";
 
@@ -11,6 +12,8 @@ export async function renewCommand(ctx: CommandContext): Promise<number> {
   const { values, env, io } = ctx;
   const lock = lockArgument("renew", ctx.positionals);
   const token = lockTokenArgument("renew", values, env);
+  // A token passed between steps may not be masked yet; hide it before the gateway's answers.
+  if (inGitHubActions(env)) io.stderr.write(maskCommand(token));
   const ttlText = stringOption(values, "ttl");
   const ttlSeconds = ttlText === undefined ? undefined : parseTtlSeconds(ttlText);
   const client = connect(values, env);

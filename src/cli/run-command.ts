@@ -3,9 +3,11 @@ import { lockArgument, stringOption } from "./args.ts";
 import { Child, childExitCode } from "./child.ts";
 import type { CommandContext } from "./command-context.ts";
 import { connect } from "./connection.ts";
+import { displayText } from "./display-text.ts";
 import { formatDuration, parseDuration, parseTtlSeconds } from "./duration.ts";
 import { usageError } from "./errors.ts";
 import { ExitCode, signalExitCode } from "./exit-codes.ts";
+import { inGitHubActions, maskCommand } from "./github-actions.ts";
 import { defaultHolder, holderLabel } from "./holder.ts";
 import { Interrupts } from "./interrupts.ts";
 import { releaseQuietly } from "./release.ts";
@@ -48,6 +50,8 @@ export async function runCommand(ctx: CommandContext): Promise<number> {
       return signalExitCode(interrupts.received ?? "SIGTERM");
     }
     const { grant, waitedMs: waited } = acquired;
+    // The token is never printed; hidden all the same before anything the gateway sent is.
+    if (inGitHubActions(env)) io.stderr.write(maskCommand(grant.token));
     if (interrupts.received) {
       log(`leasegate: interrupted by ${interrupts.received}; not running the command`);
       await releaseQuietly(client, lock, grant.token, log);
@@ -55,7 +59,7 @@ export async function runCommand(ctx: CommandContext): Promise<number> {
     }
     stopHurrying();
     log(
-      `leasegate: acquired ${lock} as ${grant.holder ?? holder} (fencing token ${grant.fencingToken}, ttl ${grant.ttlSeconds}s, expires ${formatInstant(grant.expiresAt)})` +
+      `leasegate: acquired ${lock} as ${displayText(grant.holder ?? holder)} (fencing token ${displayText(grant.fencingToken)}, ttl ${displayText(grant.ttlSeconds)}s, expires ${formatInstant(grant.expiresAt)})` +
         (waited >= 1000 ? ` after waiting ${formatDuration(waited)}` : ""),
     );
 

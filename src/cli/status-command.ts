@@ -2,6 +2,7 @@ import { lockArgument } from "./args.ts";
 import { GatewayError, type LockState } from "./client.ts";
 import type { CommandContext } from "./command-context.ts";
 import { connect } from "./connection.ts";
+import { displayText } from "./display-text.ts";
 import { formatDuration } from "./duration.ts";
 import { failure } from "./failures.ts";
 import { jsonText } from "./output.ts";
@@ -39,9 +40,12 @@ export function describeState(state: LockState, now = Date.now()): string {
     ["ttl", state.status === "free" || !state.ttlSeconds ? undefined : `${state.ttlSeconds}s`],
     ["transitions", state.namespace ? String(state.transitions) : undefined],
     ["force-released", state.forcedRelease && `by ${state.forcedRelease.by} at ${formatInstant(state.forcedRelease.at)}`],
-    ...Object.entries(state.metadata ?? {}).map(([k, v]): [string, string] => [`metadata ${k}`, v]),
+    ...Object.entries(state.metadata ?? {}).map(([k, v]): [string, string] => [`metadata ${displayText(k)}`, v]),
   ];
-  const shown = rows.filter((r): r is [string, string] => r[1] !== undefined && r[1] !== "");
+  // Every value came from the gateway.
+  const shown = rows
+    .filter((r): r is [string, string] => r[1] !== undefined && r[1] !== "")
+    .map(([label, value]): [string, string] => [label, displayText(value)]);
   const width = Math.max(...shown.map(([k]) => k.length)) + 1;
   return shown.map(([k, v]) => `${`${k}:`.padEnd(width + 1)}${v}\n`).join("");
 }

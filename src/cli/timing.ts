@@ -1,3 +1,5 @@
+import { displayText } from "./display-text.ts";
+
 /** Milliseconds on a monotonic clock (immune to wall-clock jumps). */
 export const monotonicNow = (): number => performance.now();
 
@@ -29,8 +31,8 @@ export function jitterAbove(ms: number): number {
   return ms + ms * 0.2 * Math.random() + 250 * Math.random();
 }
 
-/** `2026-11-24T16:03:11Z`: a wall-clock instant, to the second. */
+/** `2026-11-24T16:03:11Z`: a wall-clock instant, to the second; anything else escaped for display. */
 export function formatInstant(iso: string | Date): string {
-  const date = typeof iso === "string" ? new Date(iso) : iso;
-  return Number.isNaN(date.getTime()) ? String(iso) : date.toISOString().replace(/\.\d{3}Z$/, "Z");
+  const date = iso instanceof Date ? iso : new Date(typeof iso === "string" ? iso : Number.NaN);
+  return Number.isNaN(date.getTime()) ? displayText(iso) : date.toISOString().replace(/\.\d{3}Z$/, "Z");
 }

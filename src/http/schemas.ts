@@ -1,5 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import { lockNameProblem } from "../locks/lock-name.ts";
+import { unprintableTextProblem } from "../encoding/printable-text.ts";
+import { isLockTokenShaped, LOCK_TOKEN_MAX_LENGTH } from "../locks/lock-token-format.ts";
 
 const METADATA_MAX_BYTES = 4096;
 
@@ -20,12 +22,15 @@ export const LockNameParam = z.object({
 const lockToken = z
   .string()
   .min(1)
-  .max(512)
-  .regex(/^lg1\.[0-9]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/, "is not a leasegate lock token")
-  // Secret and MAC are unpadded base64url, whose length is never 4k+1: such text decodes to
-  // nothing, and decoding it throws.
-  .refine((t) => t.split(".").slice(2).every((part) => part.length % 4 !== 1), "is not a leasegate lock token")
-  .openapi({ description: "The secret token returned by acquire." });
+  .max(LOCK_TOKEN_MAX_LENGTH)
+  .refine(isLockTokenShaped, "is not a leasegate lock token")
+  .openapi({ description: "The secret token returned by acquire; it opens that one grant and no other." });
+
+/** Holder labels and metadata are shown to other callers, in terminals, CI logs and kubectl. */
+function refusePrintableTextProblem(text: string, ctx: z.RefinementCtx): void {
+  const problem = unprintableTextProblem(text);
+  if (problem) ctx.addIssue({ code: "custom", message: problem });
+}
 
 const ttlSeconds = z.number().int().min(1).openapi({ description: "Validity of the grant in seconds; capped by the gateway's maximum." });
 
@@ -37,11 +42,18 @@ export const AcquireBody = z
       .max(128)
       // An unpaired surrogate has no UTF-8 form: the Lease would keep U+FFFD, not what was granted.
       .refine((s) => !/[\uD800-\uDFFF]/u.test(s), "must be well-formed Unicode (no unpaired surrogates)")
+      .superRefine(refusePrintableTextProblem)
       .optional()
       .openapi({ description: "A label for the caller (host, pipeline run…), shown to others." }),
     ttlSeconds: ttlSeconds.optional(),
     metadata: z
-      .record(z.string().min(1).max(63).regex(/^[A-Za-z0-9_.-]+$/, "metadata keys may contain letters, digits, '_', '.' and '-'"), z.string())
+      .record(
+        // Stricter than the printable-text rule, which it implies.
+        z.string().min(1).max(63).regex(/^[A-Za-z0-9_.-]+$/, "metadata keys may contain letters, digits, '_', '.' and '-'"),
+        z.string().superRefine(refusePrintableTextProblem),
+        // A bad key is reported as the record's own issue, whose default message says only "Invalid key".
+        { error: (issue) => (issue.code === "invalid_key" ? "metadata keys must be 1 to 63 letters, digits, '_', '.' or '-'" : undefined) },
+      )
       .refine((m) => new TextEncoder().encode(JSON.stringify(m)).length <= METADATA_MAX_BYTES, {
         message: `metadata must be at most ${METADATA_MAX_BYTES} bytes as JSON`,
       })
@@ -69,7 +81,7 @@ export const IdempotencyHeader = z.object({
 export const ListQuery = z.object({
   prefix: z.string().max(253).regex(/^[a-z0-9.-]*$/, "may contain only lower-case letters, digits, '-' and '.'").optional(),
   limit: z.coerce.number().int().min(1).max(500).default(100),
-  continue: z.string().max(4096).optional().openapi({ description: "The `continue` value of the previous page." }),
+  continue: z.string().max(4096).optional().openapi({ description: "The `continue` value of the previous page of the same listing (same caller, same `prefix`)." }),
 });
 
 const date = z.string().openapi({ format: "date-time" });
@@ -84,6 +96,7 @@ export const GrantSchema = z
     namespace: z.string(),
     lease: z.string().openapi({ description: "The Lease object's name." }),
     holder: z.string().optional(),
+    holderIdentity: z.string().openapi({ description: "The Lease's `spec.holderIdentity` while this grant holds it." }),
     subject: z.string(),
     token: z.string().openapi({ description: "Secret: renew and release need it. Never logged." }),
     fencingToken,
@@ -101,8 +114,12 @@ export const LockStateSchema = z
     name: z.string(),
     namespace: z.string(),
     status: z.enum(["held", "expired", "free"]),
+    holderIdentity: z.string().optional().openapi({
+      description: "The Lease's `spec.holderIdentity`: a leasegate grant, or another Lease client (then no subject or fencing token).",
+    }),
     holder: z.string().optional(),
     subject: z.string().optional(),
+    issuer: z.string().optional(),
     fencingToken: fencingToken.optional(),
     acquiredAt: date.optional(),
     renewedAt: date.optional(),
@@ -110,7 +127,7 @@ export const LockStateSchema = z
     ttlSeconds: z.number().int(),
     transitions: z.number().int(),
     metadata: z.record(z.string(), z.string()),
-    forcedRelease: z.object({ by: z.string(), at: date }).optional(),
+    forcedRelease: z.object({ by: z.string(), issuer: z.string().optional(), at: date }).optional(),
   })
   .openapi("LockState");
 

@@ -1,14 +1,16 @@
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ExitCode } from "../../src/cli/exit-codes.ts";
+import { LOCK_TOKEN_PATTERN } from "../../src/locks/lock-token-format.ts";
 import { CLI, cliEnv, eventually, NODE, runCli, startCli } from "../support/cli-process.ts";
 import { type CliGateway, cliGatewayConfig, startCliGateway } from "../support/cli-gateway.ts";
 import { kubectlJson } from "../support/cluster.ts";
+import { lockTokenShaped } from "./fixtures/fake-gateway.ts";
 import { type GatewayHandle, startNodeGateway } from "../support/gateway.ts";
+import { closedPort } from "../support/ports.ts";
 
 /** Files the tests and their commands write; removed afterwards. */
 const scratch = mkdtempSync(join(tmpdir(), "leasegate-cli-test-"));
@@ -40,14 +42,6 @@ function parseAssignments(text: string): Record<string, string> {
   return out;
 }
 
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
 describe("acquire, renew, release, status, list", () => {
   it("walks a grant through its life, and kubectl sees the same", async () => {
     const acquired = await runCli(["acquire", "manual", "--ttl", "20s", "--holder", "release 1.4"], { env });
@@ -63,11 +57,11 @@ describe("acquire, renew, release, status, list", () => {
       "LEASEGATE_TTL_SECONDS",
     ]);
     expect(grant).toMatchObject({ LEASEGATE_LOCK: "manual", LEASEGATE_HOLDER: "release 1.4", LEASEGATE_SUBJECT: "ci-runner", LEASEGATE_TTL_SECONDS: "20" });
-    expect(grant.LEASEGATE_LOCK_TOKEN).toMatch(/^lg1\.\d+\.[\w-]+\.[\w-]+$/);
+    expect(grant.LEASEGATE_LOCK_TOKEN).toMatch(LOCK_TOKEN_PATTERN);
     expect(acquired.stderr).not.toContain("::add-mask::");
     const lease = await kubectlJson(["get", "lease", "manual", "-n", ctx.namespace, "-o", "json"]);
     expect(lease.spec.holderIdentity).toBe("release 1.4 (ci-runner)");
-    expect(lease.metadata.resourceVersion).toBe(grant.LEASEGATE_FENCING_TOKEN);
+    expect(lease.metadata.annotations["leasegate.io/fencing-token"]).toBe(grant.LEASEGATE_FENCING_TOKEN);
 
     const status = await runCli(["status", "manual"], { env });
     expect(status.code, status.stderr).toBe(0);
@@ -122,7 +116,7 @@ printf '%s\\n' "$LEASEGATE_HOLDER"
     expect(result.code, result.stderr).toBe(0);
     const grant = JSON.parse(result.stdout);
     expect(grant).toMatchObject({ name: "as-json", subject: "ci-runner", ttlSeconds: 5 });
-    expect(grant.token).toMatch(/^lg1\./);
+    expect(grant.token).toMatch(LOCK_TOKEN_PATTERN);
     expect(grant.fencingToken).toMatch(/^\d+$/);
   });
 
@@ -226,7 +220,7 @@ printf '%s\\n' "$LEASEGATE_HOLDER"
 describe("errors", () => {
   it("exits 73 when the gateway cannot be reached, for every subcommand", async () => {
     const url = `http://127.0.0.1:${await closedPort()}`;
-    const unreachable = cliEnv({ LEASEGATE_URL: url, LEASEGATE_TOKEN: jwt, LEASEGATE_LOCK_TOKEN: "lg1.1.AAAA.AAAA" });
+    const unreachable = cliEnv({ LEASEGATE_URL: url, LEASEGATE_TOKEN: jwt, LEASEGATE_LOCK_TOKEN: lockTokenShaped() });
     for (const args of [["acquire", "x"], ["run", "x", "--wait", "0", "--", "true"], ["renew", "x"], ["release", "x"], ["status", "x"], ["list"]]) {
       const result = await runCli(args, { env: unreachable });
       expect(result.code, `${args.join(" ")}: ${result.stderr}`).toBe(ExitCode.unavailable);

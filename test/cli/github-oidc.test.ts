@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ExitCode } from "../../src/cli/exit-codes.ts";
+import { LOCK_TOKEN_PATTERN } from "../../src/locks/lock-token-format.ts";
 import { type ActionsTokenEndpoint, startActionsTokenEndpoint } from "../support/cli-github-oidc.ts";
 import { cliEnv, NODE, runCli } from "../support/cli-process.ts";
 import { newTestNamespace } from "../support/cluster.ts";
@@ -118,7 +119,7 @@ describe("GitHub Actions OIDC", () => {
 
     const outputs = Object.fromEntries(readFileSync(outputFile, "utf8").trim().split("\n").map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]));
     expect(Object.keys(outputs).sort()).toEqual(["expires-at", "fencing-token", "holder", "token"]);
-    expect(outputs.token).toMatch(/^lg1\.\d+\./);
+    expect(outputs.token).toMatch(LOCK_TOKEN_PATTERN);
     expect(outputs.holder).toBe("org/app deploy/deploy https://github.com/org/app/actions/runs/7100000001");
     expect(acquired.stderr).toContain(`::add-mask::${outputs.token}`);
     expect(acquired.stdout).toContain(`LEASEGATE_LOCK_TOKEN=${outputs.token}\n`);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { parseInvocation } from "../../src/cli/args.ts";
+import { displayJson, displayText } from "../../src/cli/display-text.ts";
 import { formatDuration, parseDuration, parseTtlSeconds } from "../../src/cli/duration.ts";
 import { CliError } from "../../src/cli/errors.ts";
 import { ExitCode } from "../../src/cli/exit-codes.ts";
@@ -74,11 +75,36 @@ describe("argument parsing", () => {
 
 describe("shell assignments", () => {
   it("quotes only what needs quoting", () => {
-    expect(shellWord("lg1.12.abc-_x.y")).toBe("lg1.12.abc-_x.y");
+    expect(shellWord("lg2.12.abc-_x.aWQ.y")).toBe("lg2.12.abc-_x.aWQ.y");
     expect(shellWord("2026-11-24T16:03:11.041Z")).toBe("2026-11-24T16:03:11.041Z");
     expect(shellWord("it's a $test")).toBe(`'it'\\''s a $test'`);
     expect(shellWord("")).toBe("''");
     expect(assignments([["A", "x y"], ["B", undefined], ["C", 3]])).toBe("A='x y'\nC=3\n");
+  });
+});
+
+describe("text from the gateway, for display", () => {
+  it.each([
+    ["a\nb\r\tc", "a\\x0ab\\x0d\\x09c"],
+    ["\x1b[2J\x07\x00\x7f", "\\x1b[2J\\x07\\x00\\x7f"],
+    ["c1 \u0085 \u009b", "c1 \\x85 \\x9b"],
+    ["bidi \u202egnp.exe \u2066\u061c\u200e", "bidi \\u{202e}gnp.exe \\u{2066}\\u{61c}\\u{200e}"],
+    ["line\u2028paragraph\u2029", "line\\u{2028}paragraph\\u{2029}"],
+    ["::error::x", "\\x3a:error::x"],
+    ["\u00a0 ::add-mask::x", "\u00a0 \\x3a:add-mask::x"],
+    ["a ##[error]b ##VSO[task.x]c #[d] ## e", "a \\x23#[error]b \\x23#VSO[task.x]c #[d] ## e"],
+    ["Zoë Ørsted 日本 שלום 🚀👩‍💻 a::b C:\\x", "Zoë Ørsted 日本 שלום 🚀👩‍💻 a::b C:\\x"],
+  ])("shows %j as %j", (text, shown) => {
+    expect(displayText(text)).toBe(shown);
+    expect(displayText(shown)).toBe(shown);
+  });
+
+  it("prints JSON that parses to the same values, without raw control, bidi or command-marker characters", () => {
+    const value = { holder: "x\n::stop-commands::zz\u0085\u202e", "##[group]": ["::endgroup::", "\u2028"], n: 1 };
+    const text = displayJson(value);
+    expect(JSON.parse(text)).toEqual(value);
+    expect(text).not.toMatch(/[\x00-\x09\x0b-\x1f\x7f-\x9f\u202e\u2028]|##\[/);
+    expect(text.split("\n").every((line) => !line.trimStart().startsWith("::"))).toBe(true);
   });
 });
 

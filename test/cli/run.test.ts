@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ExitCode } from "../../src/cli/exit-codes.ts";
+import { LOCK_TOKEN_PREFIX } from "../../src/locks/lock-token-format.ts";
 import { startNodeGateway } from "../support/gateway.ts";
 import { type CliProcess, cliEnv, eventually, NODE, processAlive, runCli, startCli } from "../support/cli-process.ts";
 import { type CliGateway, cliGatewayConfig, startCliGateway } from "../support/cli-gateway.ts";
@@ -84,7 +85,7 @@ describe("leasegate run", () => {
     expect(result.code, result.stderr).toBe(ExitCode.lockLost);
     expect(result.stderr).toMatch(/lost taken: renewal refused: lock_lost/);
     expect(result.stderr).not.toContain(env.LEASEGATE_TOKEN!.split(".")[2]!);
-    expect(result.stderr).not.toMatch(/lg1\.\d+\./);
+    expect(result.stderr).not.toMatch(new RegExp(`${LOCK_TOKEN_PREFIX}\\.\\d+\\.`));
     expect(existsSync(join(dir, "SIGTERM"))).toBe(true);
     // The command ignored SIGTERM, so only the SIGKILL after the grace period ended it.
     expect(processAlive(started.pid)).toBe(false);

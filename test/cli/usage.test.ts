@@ -35,6 +35,7 @@ describe("help and usage errors", () => {
     [["run", "x"], "run: missing the command to run, after --"],
     [["renew", "x"], "renew: no lock token: pass --lock-token or set LEASEGATE_LOCK_TOKEN"],
     [["release", "x", "--lock-token", "not-a-token"], "release: the lock token is not a leasegate lock token"],
+    [["renew", "x", "--lock-token", "lg1.1187.3J0nUutY5Npk.UutY5Npk"], "renew: the lock token is not a leasegate lock token (lg2.…)"],
   ])("refuses bad usage %j with exit 74 before any request", async (args, message) => {
     const result = await runCli(args, { env: cliEnv({ LEASEGATE_URL: "http://127.0.0.1:1", LEASEGATE_TOKEN: JWT }) });
     expect(result.code, result.stderr).toBe(ExitCode.usage);

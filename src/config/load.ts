@@ -12,17 +12,33 @@ export interface LoadedConfig {
   accessHeaders?: Record<string, string>;
 }
 
+/** Where the JSON configuration came from, under the name that error messages use for it. */
+export interface ConfigSource {
+  text: string | undefined;
+  name: string;
+}
+
 /** Parses and validates every setting once; the error names each bad setting. */
-export function loadConfig(env: Record<string, string | undefined>, configText = env.LEASEGATE_CONFIG): LoadedConfig {
-  if (!configText) throw new ConfigError("LEASEGATE_CONFIG is not set: it must hold the gateway's JSON configuration (see README, Configuration)");
+export function loadConfig(
+  env: Record<string, string | undefined>,
+  source: ConfigSource = { text: env.LEASEGATE_CONFIG, name: "LEASEGATE_CONFIG" },
+): LoadedConfig {
+  if (source.text === undefined) {
+    throw new ConfigError(`${source.name} is not set: it must hold the gateway's JSON configuration (see README, Configuration)`);
+  }
+  // An empty value is a mistake (an empty ConfigMap key, a variable set to nothing), never a request for defaults.
+  if (source.text.trim() === "") {
+    throw new ConfigError(`${source.name} is empty: it must hold the gateway's JSON configuration (see README, Configuration)`);
+  }
   let raw: unknown;
   try {
-    raw = JSON.parse(configText);
+    raw = JSON.parse(source.text);
   } catch (err) {
-    throw new ConfigError(`LEASEGATE_CONFIG is not valid JSON: ${(err as Error).message}`);
+    // The parser quotes the text it choked on, line breaks included; the message stays one line.
+    throw new ConfigError(`${source.name} is not valid JSON: ${(err as Error).message.replace(/\s+/g, " ")}`);
   }
   const parsed = configSchema.safeParse(raw);
-  if (!parsed.success) throw new ConfigError(`invalid configuration:\n${describe(parsed.error, "LEASEGATE_CONFIG")}`);
+  if (!parsed.success) throw new ConfigError(`invalid configuration in ${source.name}:\n${describe(parsed.error, "LEASEGATE_CONFIG")}`);
 
   const secrets = secretsSchema.safeParse(env);
   if (!secrets.success) throw new ConfigError(`invalid secrets:\n${describe(secrets.error)}`);

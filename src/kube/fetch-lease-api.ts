@@ -2,7 +2,9 @@ import { createConfiguration } from "@kubernetes/client-node/dist/gen/configurat
 import { type RequestContext, ResponseContext, wrapHttpLibrary } from "@kubernetes/client-node/dist/gen/http/http.js";
 import { ServerConfiguration } from "@kubernetes/client-node/dist/gen/servers.js";
 import { ObjectCoordinationV1Api } from "@kubernetes/client-node/dist/gen/types/ObjectParamAPI.js";
+import { apiserverReadiness } from "./apiserver-readiness.ts";
 import type { LeaseApi } from "./lease-api.ts";
+import { triageRefusals } from "./refusal-triage.ts";
 
 export type Fetcher = (input: string, init: RequestInit) => Promise<Response>;
 
@@ -51,5 +53,5 @@ export function fetchLeaseApi(options: FetchLeaseApiOptions): LeaseApi {
     baseServer: new ServerConfiguration(options.server.replace(/\/+$/, ""), {}),
     httpApi,
   });
-  return new ObjectCoordinationV1Api(configuration) as unknown as LeaseApi;
+  return triageRefusals(new ObjectCoordinationV1Api(configuration) as unknown as LeaseApi, apiserverReadiness(configuration));
 }

@@ -6,6 +6,7 @@ import { StoreError } from "../locks/lock-store.ts";
  * Conflict (a stale resourceVersion), which share the 409 status code.
  */
 interface KubeStatus {
+  kind?: string;
   reason?: string;
   message?: string;
   details?: { kind?: string; name?: string; causes?: unknown[] };
@@ -13,8 +14,44 @@ interface KubeStatus {
 
 export type Verb = "get" | "create" | "update" | "patch" | "list";
 
+/**
+ * A 403 the apiserver gave while it could not yet judge permissions (see refusal-triage.ts). A
+ * 403 is decided before the request reaches storage, so nothing was written.
+ */
+export class TransientRefusal extends Error {
+  /** Why the refusal is believed transient, for the operator: a clause that follows "refused (403)". */
+  readonly circumstance: string;
+  constructor(circumstance: string, refusal: unknown) {
+    super(`transient 403: ${circumstance}`, { cause: refusal });
+    this.name = "TransientRefusal";
+    this.circumstance = circumstance;
+  }
+}
+
+/** The apiserver refused the request (403): RBAC, or an admission plugin, said no before anything was stored. */
+export function isRefusal(err: unknown): boolean {
+  return apiStatusCode(err) === 403;
+}
+
+/**
+ * The apiserver answered with a Kubernetes Status that only a request past authorization can get
+ * (the object is missing, conflicts or is invalid): the identity holds the permission it used.
+ * Checking the Status body keeps a proxy's or tunnel's own 404 from counting.
+ */
+export function passedAuthorization(err: unknown): boolean {
+  const code = apiStatusCode(err);
+  if (code !== 404 && code !== 409 && code !== 410 && code !== 422) return false;
+  return parseStatus((err as { body?: unknown }).body)?.kind === "Status";
+}
+
 export function toStoreError(err: unknown, verb: Verb, namespace: string): StoreError {
   const isWrite = verb !== "get" && verb !== "list";
+  if (err instanceof TransientRefusal) {
+    // Never `unknown_outcome`, even for a write: a refused request was not stored.
+    return new StoreError("unavailable", `the Kubernetes API is not ready: it refused to ${verb} leases (403) ${err.circumstance}`, {
+      cause: err,
+    });
+  }
   const code = apiStatusCode(err);
   if (code === undefined) {
     // No HTTP answer: a timeout, a refused or reset connection. A write may still have landed.

@@ -1,6 +1,8 @@
 import { CoordinationV1Api, createConfiguration, type KubeConfig, ServerConfiguration } from "@kubernetes/client-node";
 import type { Dispatcher } from "undici";
+import { apiserverReadiness } from "./apiserver-readiness.ts";
 import type { LeaseApi } from "./lease-api.ts";
+import { triageRefusals } from "./refusal-triage.ts";
 
 /**
  * Node only: client-node's own fetch transport with everything a kubeconfig can say — client
@@ -30,5 +32,5 @@ export function kubeconfigLeaseApi(kubeConfig: KubeConfig, timeoutMs: number): L
       },
     ],
   });
-  return new CoordinationV1Api(configuration) as unknown as LeaseApi;
+  return triageRefusals(new CoordinationV1Api(configuration) as unknown as LeaseApi, apiserverReadiness(configuration));
 }

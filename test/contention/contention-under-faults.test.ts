@@ -10,7 +10,10 @@ import { Random } from "../support/random.ts";
 
 /**
  * Many clients fight over a few locks through two gateway replicas while the Kubernetes API,
- * etcd, the network and the gateways themselves fail underneath them. Every grant is recorded
+ * etcd, the network and the gateways themselves fail underneath them. One replica reaches the
+ * apiserver the way a load balancer would let it (only while its /readyz passes), the other
+ * directly, as on a single-apiserver cluster or through a tunnel: it meets the restarted
+ * apiserver's 403s from before its RBAC caches are filled. Every grant is recorded
  * with the interval in which its holder may act (from the acquire's answer until its last
  * acknowledged renewal's send time + TTL, or its release), and the history is checked
  * afterwards: no overlap, fencing tokens only grow, no acknowledged release forgotten, and no
@@ -31,18 +34,25 @@ const skewedClock = join(import.meta.dirname, "../support/skewed-clock.mjs");
 
 let cluster: ClusterHandle;
 let issuer: OidcIssuer;
-let proxy: FaultProxy;
+/** In front of the first replica: forwards only while the apiserver's /readyz passes. */
+let gatedProxy: FaultProxy;
+/** In front of the second replica: always forwards, like a direct connection. */
+let directProxy: FaultProxy;
 let namespace: string;
 
 beforeAll(async () => {
   [cluster, issuer] = await Promise.all([startCluster(), startOidcIssuer({ defaultAudience: AUDIENCE })]);
   namespace = "contention";
   await createLockNamespace(cluster, namespace);
-  proxy = await startFaultProxy(cluster.server, cluster.caFile, { readinessGate: true });
+  [gatedProxy, directProxy] = await Promise.all([
+    startFaultProxy(cluster.server, cluster.caFile, { readinessGate: true }),
+    startFaultProxy(cluster.server, cluster.caFile),
+  ]);
 }, 240_000);
 
 afterAll(async () => {
-  await proxy?.close();
+  await gatedProxy?.close();
+  await directProxy?.close();
   await issuer?.close();
   await cluster?.stop();
 });
@@ -52,7 +62,7 @@ describe("twenty-four clients on three locks through two gateways, under faults"
     const rng = new Random(SEED);
     const random = () => rng.next();
     const kubeToken = (await import("node:fs")).readFileSync(cluster.gatewayKubeconfig, "utf8").match(/token: "([^"]+)"/)![1]!;
-    const startGateway = (offsetMs: number) =>
+    const startGateway = (offsetMs: number, proxy: FaultProxy) =>
       startNodeGateway({
         namespace,
         server: proxy.url,
@@ -68,7 +78,7 @@ describe("twenty-four clients on three locks through two gateways, under faults"
           LEASEGATE_TEST_CLOCK_OFFSET_MS: String(offsetMs),
         },
       });
-    const gateways: GatewayHandle[] = await Promise.all([startGateway(-SKEW_MS / 2), startGateway(SKEW_MS / 2)]);
+    const gateways: GatewayHandle[] = await Promise.all([startGateway(-SKEW_MS / 2, gatedProxy), startGateway(SKEW_MS / 2, directProxy)]);
     const jwts = await Promise.all(Array.from({ length: CLIENTS }, (_, i) => issuer.mint({ sub: `client-${i}` }, { expiresIn: 3600 })));
 
     const history: History = { grants: [], releases: [], heldAnswers: [], responses: [] };
@@ -83,11 +93,13 @@ describe("twenty-four clients on three locks through two gateways, under faults"
       if (r < 0.17) return { kind: "delay", ms: 200 + Math.floor(random() * 2_800) };
       return { kind: "pass" };
     };
-    proxy.setRule(() => {
-      const fault = faultMix();
-      if (fault.kind !== "pass") faults++;
-      return fault;
-    });
+    for (const proxy of [gatedProxy, directProxy]) {
+      proxy.setRule(() => {
+        const fault = faultMix();
+        if (fault.kind !== "pass") faults++;
+        return fault;
+      });
+    }
 
     const started = performance.now();
     const deadline = started + DURATION_MS;
@@ -176,7 +188,7 @@ describe("twenty-four clients on three locks through two gateways, under faults"
       const victim = 0;
       await gateways[victim]!.kill();
       injected.push(`gateway SIGKILLed at ${(now() / 1000).toFixed(1)}s`);
-      gateways[victim] = await startGateway(-SKEW_MS / 2);
+      gateways[victim] = await startGateway(-SKEW_MS / 2, gatedProxy);
       await at(0.6);
       await controlCluster("etcd", "restart", cluster);
       injected.push(`etcd restarted by ${(now() / 1000).toFixed(1)}s`);
@@ -184,7 +196,7 @@ describe("twenty-four clients on three locks through two gateways, under faults"
     };
 
     const [injected] = await Promise.all([chaos(), ...Array.from({ length: CLIENTS }, (_, i) => runClient(i))]);
-    proxy.setRule(() => ({ kind: "pass" }));
+    for (const proxy of [gatedProxy, directProxy]) proxy.setRule(() => ({ kind: "pass" }));
     await Promise.all(gateways.map((g) => g.stop()));
 
     const report = checkHistory(history);
@@ -195,7 +207,9 @@ describe("twenty-four clients on three locks through two gateways, under faults"
       effectiveGrants: report.effectiveGrants,
       releasesAcknowledged: history.releases.length,
       proxyFaults: faults,
-      turnedAwayWhileApiserverNotReady: proxy.counts().notReady ?? 0,
+      turnedAwayWhileApiserverNotReady: gatedProxy.counts().notReady ?? 0,
+      // 403s the restarted apiserver gave before its RBAC caches were filled, as they reached each replica.
+      apiserverRefusals: { gated: gatedProxy.answers().api[403] ?? 0, direct: directProxy.answers().api[403] ?? 0 },
       injected,
       clientTimeoutsOrCuts: history.responses.filter((r) => r.status === 0).length,
       byStatus: report.byStatus,

@@ -87,11 +87,16 @@ describe.each([
     expect(res.status).toBe(503);
   });
 
-  it("answers 503 on readyz while the apiserver is down", async () => {
+  it("answers 503 with Retry-After on readyz once the apiserver is down (an answer is reused for about a second)", async () => {
     proxy.setRule(() => ({ kind: "status", status: 503 }));
-    const res = await call("GET", "/readyz");
+    let res = await call("GET", "/readyz");
+    for (const deadline = Date.now() + 5_000; res.status === 200 && Date.now() < deadline; res = await call("GET", "/readyz")) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
     proxy.setRule(() => ({ kind: "pass" }));
     expect(res.status).toBe(503);
+    expect(res.body.code).toBe("backend_unavailable");
+    expect(Number(res.headers.get("retry-after"))).toBeGreaterThan(0);
   });
 });
 
@@ -110,7 +115,30 @@ describe.each([
       expect(res.status).toBe(502);
       expect(res.body.code).toBe("backend_forbidden");
       expect(res.body.detail).toContain(`may not get coordination.k8s.io/leases in namespace "${namespace}"`);
-      expect((await callGateway(gw.url, "GET", "/readyz")).status).toBe(502);
+      const ready = await callGateway(gw.url, "GET", "/readyz");
+      expect(ready.status).toBe(502);
+      expect(ready.body.code).toBe("backend_forbidden");
+      // /readyz is unauthenticated: it says what is wrong, not where.
+      expect(JSON.stringify(ready.body)).not.toContain(namespace);
+    } finally {
+      await gw.stop();
+    }
+  });
+
+  it("asks the apiserver's /readyz and retries once before calling a 403 a missing permission", async () => {
+    const namespace = `norbac-triage-${runtime}-${Date.now().toString(36)}`;
+    await kubectlJson(["create", "namespace", namespace, "-o", "json"]);
+    const gw = await start({ namespace, config: config(), server: proxy.url });
+    try {
+      proxy.setRule(() => ({ kind: "pass" }));
+      proxy.resetCounts();
+      const alice = await issuer.mint({ sub: "svc-alice" });
+      const res = await callGateway(gw.url, "POST", "/locks/x/acquire", { jwt: alice });
+      expect(res.status).toBe(502);
+      expect(res.body.code).toBe("backend_forbidden");
+      expect(res.body.detail).toContain(`may not get coordination.k8s.io/leases in namespace "${namespace}"`);
+      // The read, refused; /readyz, ready; the read again, refused again: a real missing permission.
+      expect(proxy.answers()).toEqual({ api: { 403: 2 }, readyz: { 200: 1 } });
     } finally {
       await gw.stop();
     }

@@ -21,6 +21,12 @@ export interface FaultProxy {
   setRule(rule: (method: string, path: string) => Fault): void;
   /** Requests seen, by method (GET/POST/PUT/PATCH…), including faulted ones, and `notReady`: those the readiness gate turned away. */
   counts(): Record<string, number>;
+  /**
+   * Answers the apiserver itself gave and the proxy passed on (injected faults not included), by
+   * status: `readyz` for its /readyz, `api` for everything else.
+   */
+  answers(): { api: Record<number, number>; readyz: Record<number, number> };
+  /** Clears counts and answers. */
   resetCounts(): void;
   close(): Promise<void>;
 }
@@ -46,6 +52,11 @@ export async function startFaultProxy(
   const target = new URL(upstream);
   let rule: (method: string, path: string) => Fault = () => ({ kind: "pass" });
   let counts: Record<string, number> = {};
+  let answers: { api: Record<number, number>; readyz: Record<number, number> } = { api: {}, readyz: {} };
+  const answered = (path: string | undefined, status: number) => {
+    const kind = (path ?? "").split("?")[0] === "/readyz" ? "readyz" : "api";
+    answers[kind][status] = (answers[kind][status] ?? 0) + 1;
+  };
   // In rotation after one passing probe, out after three failing ones in a row.
   let ready = true;
   let failures = 0;
@@ -74,7 +85,10 @@ export async function startFaultProxy(
           const chunks: Buffer[] = [];
           upstreamRes.on("data", (c: Buffer) => chunks.push(c));
           upstreamRes.on("end", () => {
-            if (res) res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.headers).end(Buffer.concat(chunks));
+            if (res) {
+              answered(req.url, upstreamRes.statusCode ?? 0);
+              res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.headers).end(Buffer.concat(chunks));
+            }
             resolve();
           });
         },
@@ -124,8 +138,10 @@ export async function startFaultProxy(
       rule = r;
     },
     counts: () => ({ ...counts }),
+    answers: () => ({ api: { ...answers.api }, readyz: { ...answers.readyz } }),
     resetCounts: () => {
       counts = {};
+      answers = { api: {}, readyz: {} };
     },
     close: () =>
       new Promise<void>((resolve) => {

@@ -1,12 +1,50 @@
-import { defineConfig } from "vitest/config";
+import { configDefaults, defineConfig } from "vitest/config";
+
+/**
+ * Test files that need no Kubernetes: they run without the test cluster, so `npm test -- test/locks`
+ * neither builds nor starts kube-apiserver. Every other file is an integration file; a new file
+ * is one until it is listed here.
+ */
+const unitFiles = [
+  "test/locks/**/*.test.ts",
+  "test/auth/**/*.test.ts",
+  "test/http/**/*.test.ts",
+  "test/store/memory-store.test.ts",
+  "test/kube/refusal-triage.test.ts",
+  "test/kube/lease-watch.test.ts",
+  "test/cli/parsing.test.ts",
+  "test/cli/usage.test.ts",
+  "test/cli/wait-progress.test.ts",
+  "test/cli/gateway-url.test.ts",
+  "test/cli/hostile-gateway.test.ts",
+  "test/gateway/readyz-cache.test.ts",
+  "test/contention/history.test.ts",
+];
 
 export default defineConfig({
   test: {
-    include: ["test/**/*.test.ts"],
     testTimeout: 60_000,
     hookTimeout: 120_000,
-    // Integration files share one apiserver; each gets its own namespace.
     pool: "forks",
     maxWorkers: 3,
+    projects: [
+      {
+        test: {
+          name: "unit",
+          include: unitFiles,
+          // A unit file that reaches for the cluster fails here, also when integration files run beside it.
+          env: { LEASEGATE_TEST_CLUSTER: "" },
+        },
+      },
+      {
+        test: {
+          name: "integration",
+          include: ["test/**/*.test.ts"],
+          exclude: [...configDefaults.exclude, ...unitFiles],
+          // Integration files share one apiserver; each gets its own namespace.
+          globalSetup: ["test/support/cluster-setup.ts"],
+        },
+      },
+    ],
   },
 });

@@ -153,6 +153,17 @@ function extraCaFile(cluster: ClusterInfo): string {
   return path;
 }
 
+/**
+ * What a process that uses the cluster needs in its environment: `LEASEGATE_TEST_CLUSTER` names
+ * a JSON file with the cluster's details, and `NODE_EXTRA_CA_CERTS` makes Node (and workerd) trust
+ * the apiserver. Node reads the latter only when it starts, so it reaches processes started later.
+ */
+export function clusterEnvironment(cluster: ClusterInfo): { LEASEGATE_TEST_CLUSTER: string; NODE_EXTRA_CA_CERTS: string } {
+  const infoFile = join(cluster.dir, "cluster.json");
+  writeFileSync(infoFile, JSON.stringify(cluster, null, 2));
+  return { LEASEGATE_TEST_CLUSTER: infoFile, NODE_EXTRA_CA_CERTS: extraCaFile(cluster) };
+}
+
 async function main(argv: string[]): Promise<number> {
   const [mode, ...rest] = argv;
   if (mode !== "up" && mode !== "run") {
@@ -163,8 +174,7 @@ async function main(argv: string[]): Promise<number> {
   const cluster = await startCluster();
   const { stop, ...info } = cluster;
   process.stderr.write(`test-cluster: ready in ${((Date.now() - started) / 1000).toFixed(1)}s at ${info.server}\n`);
-  const infoFile = join(info.dir, "cluster.json");
-  writeFileSync(infoFile, JSON.stringify(info, null, 2));
+  const environment = clusterEnvironment(info);
 
   let child: ChildProcess | undefined;
   const forward = (signal: NodeJS.Signals) => {
@@ -190,7 +200,7 @@ async function main(argv: string[]): Promise<number> {
   }
   child = spawn(command[0]!, command.slice(1), {
     stdio: "inherit",
-    env: { ...process.env, LEASEGATE_TEST_CLUSTER: infoFile, NODE_EXTRA_CA_CERTS: extraCaFile(info) },
+    env: { ...process.env, ...environment },
   });
   const code = await new Promise<number>((resolve) => {
     child!.once("exit", (exitCode, signal) => resolve(exitCode ?? 128 + (signal ? 15 : 1)));

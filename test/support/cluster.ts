@@ -5,10 +5,10 @@ import { type ClusterInfo, createLockNamespace } from "../../infra/test-cluster/
 
 const exec = promisify(execFile);
 
-/** The cluster `npm test` started for this run (see infra/test-cluster/cluster.ts run). */
+/** The cluster started for this run's integration files (test/support/cluster-setup.ts). */
 export function clusterInfo(): ClusterInfo {
   const file = process.env.LEASEGATE_TEST_CLUSTER;
-  if (!file) throw new Error("LEASEGATE_TEST_CLUSTER is not set: run tests with `npm test`, which starts the test cluster");
+  if (!file) throw new Error("no test cluster in this run: a file that uses it must not be listed as a unit file in vitest.config.ts");
   return JSON.parse(readFileSync(file, "utf8")) as ClusterInfo;
 }
 

@@ -104,13 +104,18 @@ export class GatewayClient {
     this.#userAgent = options.userAgent ?? "leasegate-cli";
   }
 
+  /**
+   * With `waitSeconds`, the gateway keeps the request open while the lock is held and answers the
+   * moment it is granted (or 409 when the wait ends); the request's timeout grows by as much.
+   */
   acquire(
     name: string,
-    body: { holder?: string; ttlSeconds?: number; metadata?: Record<string, string> },
-    options: { idempotencyKey?: string; timeoutMs?: number } = {},
+    body: { holder?: string; ttlSeconds?: number; metadata?: Record<string, string>; waitSeconds?: number },
+    options: { idempotencyKey?: string; timeoutMs?: number; signal?: AbortSignal } = {},
   ): Promise<Grant> {
     const headers = options.idempotencyKey ? { "idempotency-key": options.idempotencyKey } : undefined;
-    return this.#request<Grant>("POST", `/locks/${lockPath(name)}/acquire`, { body, headers, timeoutMs: options.timeoutMs });
+    const timeoutMs = (options.timeoutMs ?? this.#timeoutMs) + (body.waitSeconds ?? 0) * 1000;
+    return this.#request<Grant>("POST", `/locks/${lockPath(name)}/acquire`, { body, headers, timeoutMs, signal: options.signal });
   }
 
   renew(name: string, token: string, ttlSeconds?: number, options: { timeoutMs?: number } = {}): Promise<Grant> {

@@ -25,6 +25,11 @@ export interface AcquireWaitOptions {
 
 /** How long transient failures (gateway unreachable, 503) are retried while waiting. */
 const TRANSIENT_BUDGET_MS = 60_000;
+/**
+ * The longest one request asks the gateway to wait (it may cap it lower): below common proxy
+ * idle timeouts. Longer waits are a series of requests.
+ */
+const LONG_POLL_SECONDS = 50;
 
 export interface Acquired {
   grant: Grant;
@@ -40,10 +45,13 @@ export interface Acquired {
 }
 
 /**
- * Acquires the lock, waiting up to `waitMs` while someone else holds it: the next attempt
- * comes after the gateway's Retry-After (when the current grant ends), jittered, and the final
- * one at the deadline. Returns undefined when cancelled before a grant; a grant obtained by an
- * attempt that was in flight when cancelled is still returned (the caller releases it).
+ * Acquires the lock, waiting up to `waitMs` while someone else holds it. Each attempt asks the
+ * gateway to wait (`waitSeconds`, up to LONG_POLL_SECONDS): it answers the moment the lock is
+ * released to this caller, so the hand-over takes one round trip, not a poll interval. A gateway
+ * that answers without waiting is called again after its Retry-After, jittered. Returns undefined
+ * when cancelled before a grant. Cancelling ends a waiting attempt at once; since its grant may
+ * have landed unseen, one last attempt with the same Idempotency-Key and no wait collects it, and
+ * a grant obtained that way is returned (the caller releases it).
  * Failures come back as CLI errors naming the operation.
  */
 export async function acquireWithWait(options: AcquireWaitOptions): Promise<Acquired | undefined> {
@@ -67,14 +75,18 @@ async function attempt(options: AcquireWaitOptions, progress: WaitProgress): Pro
   let lastHeld: HeldInfo | undefined;
   let maybeReplayed = false;
 
+  const body = { holder: options.holder, ttlSeconds: options.ttlSeconds };
   for (;;) {
     if (cancel.aborted) return undefined;
     let delay: number;
     const sentAt = monotonicNow();
+    // The first attempt does not wait: its refusal names the holder for the progress line.
+    const waitSeconds = lastHeld ? Math.min(LONG_POLL_SECONDS, Math.max(0, Math.floor((deadline - sentAt) / 1000))) : 0;
     try {
-      const grant = await client.acquire(lock, { holder: options.holder, ttlSeconds: options.ttlSeconds }, { idempotencyKey: options.idempotencyKey });
+      const grant = await client.acquire(lock, { ...body, waitSeconds }, { idempotencyKey: options.idempotencyKey, signal: waitSeconds > 0 ? cancel : undefined });
       return { grant, sentAt, maybeReplayed };
     } catch (err) {
+      if (cancel.aborted && waitSeconds > 0) return collectAfterCancel(options, body);
       const now = monotonicNow();
       if (err instanceof GatewayError && err.code === "lock_held") {
         transientSince = undefined;
@@ -86,7 +98,13 @@ async function attempt(options: AcquireWaitOptions, progress: WaitProgress): Pro
         };
         if (now >= deadline) throw notAcquired(options.waitMs, lastHeld);
         progress.held(lastHeld);
-        delay = err.retryAfterMs !== undefined ? jitterAbove(err.retryAfterMs) : backoffMs(heldAttempts++, 1000, 30_000);
+        if (waitSeconds === 0 && deadline - now >= 1000) {
+          // That attempt only asked who holds the lock: the next one waits at the gateway.
+          delay = 0;
+        } else {
+          // After a wait, Retry-After is 0 (call again now); a gateway that did not wait says when the hold ends.
+          delay = err.retryAfterMs !== undefined ? jitterAbove(err.retryAfterMs) : backoffMs(heldAttempts++, 1000, 30_000);
+        }
       } else if (isTransient(err)) {
         transientSince ??= now;
         // No answer, or a 503 for a write whose outcome the gateway could not learn.
@@ -104,6 +122,20 @@ async function attempt(options: AcquireWaitOptions, progress: WaitProgress): Pro
       delay = Math.min(delay, Math.max(0, deadline - now));
     }
     await sleep(delay, cancel);
+  }
+}
+
+/** After a waiting attempt was cut off: the grant it may have made, if any (never waits). */
+async function collectAfterCancel(
+  options: AcquireWaitOptions,
+  body: { holder?: string; ttlSeconds: number },
+): Promise<Omit<Acquired, "waitedMs"> | undefined> {
+  const sentAt = monotonicNow();
+  try {
+    const grant = await options.client.acquire(options.lock, body, { idempotencyKey: options.idempotencyKey });
+    return { grant, sentAt, maybeReplayed: true };
+  } catch {
+    return undefined;
   }
 }
 

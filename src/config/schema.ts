@@ -92,6 +92,11 @@ export const configSchema = z
     namespace: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, "must be a Kubernetes namespace name").max(63).default("leasegate"),
     defaultTtlSeconds: z.number().int().min(1).default(30),
     maxTtlSeconds: z.number().int().min(1).max(86400).default(3600),
+    /**
+     * The longest one acquire request waits for a held lock. Below the idle timeouts of common
+     * proxies and of Workers, so a waiting request is never cut; longer waits are a series of them.
+     */
+    maxWaitSeconds: z.number().int().min(0).max(300).default(50),
     skewAllowanceSeconds: seconds(60).default(2),
     issuers: z.array(issuerSchema).min(1),
     policy: z.array(policyRuleSchema).default([]),

@@ -99,6 +99,9 @@ export function registerLockRoutes(app: OpenAPIHono<AppEnv>, deps: AppDeps): voi
       ttlSeconds: Math.min(body.ttlSeconds ?? config.defaultTtlSeconds, config.maxTtlSeconds),
       metadata: body.metadata ?? {},
       idempotencyKey: c.req.valid("header")["idempotency-key"],
+      waitMs: Math.min(body.waitSeconds ?? 0, config.maxWaitSeconds) * 1000,
+      // A caller that hangs up stops waiting.
+      signal: c.req.raw.signal,
     });
     c.header("fencing-token", grant.fencingToken);
     return c.json(grantBody(grant, ns), 200);

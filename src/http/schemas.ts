@@ -46,6 +46,13 @@ export const AcquireBody = z
       .optional()
       .openapi({ description: "A label for the caller (host, pipeline run…), shown to others." }),
     ttlSeconds: ttlSeconds.optional(),
+    waitSeconds: z.number().int().min(0).optional().openapi({
+      description:
+        "Wait up to this long for a held lock: the request stays open and is answered 200 the moment the lock is granted to it " +
+        "(a release wakes it at once), or 409 `lock_held` with `Retry-After: 0` when the wait ends (call again to go on waiting). " +
+        "Capped by the gateway's `maxWaitSeconds` (50 by default); 0 or absent answers at once.",
+      example: 30,
+    }),
     metadata: z
       .record(
         // Stricter than the printable-text rule, which it implies.

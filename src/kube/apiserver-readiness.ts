@@ -1,4 +1,5 @@
 import type { Configuration } from "@kubernetes/client-node/dist/gen/configuration.js";
+import { prepareRequest } from "./raw-request.ts";
 import type { ReadinessCheck } from "./refusal-triage.ts";
 
 /**
@@ -10,10 +11,7 @@ import type { ReadinessCheck } from "./refusal-triage.ts";
  */
 export function apiserverReadiness(configuration: Configuration): ReadinessCheck {
   return async () => {
-    let request = configuration.baseServer.makeRequestContext("/readyz", "GET");
-    await configuration.authMethods.BearerToken?.applySecurityAuthentication(request);
-    await configuration.authMethods.default?.applySecurityAuthentication(request);
-    for (const middleware of configuration.middleware) request = await middleware.pre(request).toPromise();
+    const request = await prepareRequest(configuration, "/readyz");
     const response = await configuration.httpApi.send(request).toPromise();
     // Read to the end, so the connection is free for the next request.
     await response.body.text();

@@ -4,6 +4,7 @@ import { ServerConfiguration } from "@kubernetes/client-node/dist/gen/servers.js
 import { ObjectCoordinationV1Api } from "@kubernetes/client-node/dist/gen/types/ObjectParamAPI.js";
 import { apiserverReadiness } from "./apiserver-readiness.ts";
 import type { LeaseApi } from "./lease-api.ts";
+import { leaseWatch } from "./lease-watch.ts";
 import { triageRefusals } from "./refusal-triage.ts";
 
 export type Fetcher = (input: string, init: RequestInit) => Promise<Response>;
@@ -35,17 +36,18 @@ export function fetchLeaseApi(options: FetchLeaseApiOptions): LeaseApi {
         method: request.getHttpMethod(),
         headers,
         body: request.getBody() as BodyInit | undefined,
-        signal: AbortSignal.timeout(options.timeoutMs),
+        // A watch brings its own signal: the request timeout would cut its stream short.
+        signal: request.getSignal() ?? AbortSignal.timeout(options.timeoutMs),
       });
-      const text = await response.text();
       const responseHeaders: Record<string, string> = {};
       response.headers.forEach((value, key) => {
         responseHeaders[key] = value;
       });
+      // The body is read by whoever asked (the generated API reads it whole, a watch line by line).
       return new ResponseContext(response.status, responseHeaders, {
-        text: async () => text,
-        binary: async () => new TextEncoder().encode(text) as unknown as Buffer,
-        stream: () => null as never,
+        text: () => response.text(),
+        binary: async () => new Uint8Array(await response.arrayBuffer()) as unknown as Buffer,
+        stream: () => response.body,
       });
     },
   });
@@ -53,5 +55,6 @@ export function fetchLeaseApi(options: FetchLeaseApiOptions): LeaseApi {
     baseServer: new ServerConfiguration(options.server.replace(/\/+$/, ""), {}),
     httpApi,
   });
-  return triageRefusals(new ObjectCoordinationV1Api(configuration) as unknown as LeaseApi, apiserverReadiness(configuration));
+  const api = Object.assign(new ObjectCoordinationV1Api(configuration), { watchLease: leaseWatch(configuration, options.timeoutMs) });
+  return triageRefusals(api as unknown as LeaseApi, apiserverReadiness(configuration));
 }

@@ -12,7 +12,10 @@ interface KubeStatus {
   details?: { kind?: string; name?: string; causes?: unknown[] };
 }
 
-export type Verb = "get" | "create" | "update" | "patch" | "list";
+export type Verb = "get" | "create" | "update" | "patch" | "list" | "watch";
+
+/** Verbs whose request may have stored something even when no answer came back. */
+const WRITES: ReadonlySet<Verb> = new Set(["create", "update", "patch"]);
 
 /**
  * A 403 the apiserver gave while it could not yet judge permissions (see refusal-triage.ts). A
@@ -44,8 +47,16 @@ export function passedAuthorization(err: unknown): boolean {
   return parseStatus((err as { body?: unknown }).body)?.kind === "Status";
 }
 
+/**
+ * The revision asked for is older than etcd keeps history for (410 Gone), either as the answer to
+ * a watch request or as the Status of a watch's ERROR event: a re-read is the only way on.
+ */
+export function isExpiredRevision(errOrStatus: unknown): boolean {
+  return apiStatusCode(errOrStatus) === 410;
+}
+
 export function toStoreError(err: unknown, verb: Verb, namespace: string): StoreError {
-  const isWrite = verb !== "get" && verb !== "list";
+  const isWrite = WRITES.has(verb);
   if (err instanceof TransientRefusal) {
     // Never `unknown_outcome`, even for a write: a refused request was not stored.
     return new StoreError("unavailable", `the Kubernetes API is not ready: it refused to ${verb} leases (403) ${err.circumstance}`, {

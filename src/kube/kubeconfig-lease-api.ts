@@ -2,6 +2,7 @@ import { CoordinationV1Api, createConfiguration, type KubeConfig, ServerConfigur
 import type { Dispatcher } from "undici";
 import { apiserverReadiness } from "./apiserver-readiness.ts";
 import type { LeaseApi } from "./lease-api.ts";
+import { leaseWatch } from "./lease-watch.ts";
 import { triageRefusals } from "./refusal-triage.ts";
 
 /**
@@ -32,5 +33,6 @@ export function kubeconfigLeaseApi(kubeConfig: KubeConfig, timeoutMs: number): L
       },
     ],
   });
-  return triageRefusals(new CoordinationV1Api(configuration) as unknown as LeaseApi, apiserverReadiness(configuration));
+  const api = Object.assign(new CoordinationV1Api(configuration), { watchLease: leaseWatch(configuration, timeoutMs) });
+  return triageRefusals(api as unknown as LeaseApi, apiserverReadiness(configuration));
 }

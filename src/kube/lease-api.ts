@@ -2,8 +2,8 @@ import type { LeaseObject } from "./lease-codec.ts";
 
 /**
  * The slice of client-node's generated CoordinationV1Api (object-parameter flavour) the store
- * uses. Typed structurally so the Worker can build the API from deep imports without pulling in
- * the Node-only parts of the package.
+ * uses, plus a watch of one Lease. Typed structurally so the Worker can build the API from deep
+ * imports without pulling in the Node-only parts of the package.
  */
 export interface LeaseApi {
   readNamespacedLease(param: { name: string; namespace: string }): Promise<LeaseObject>;
@@ -17,4 +17,27 @@ export interface LeaseApi {
     limit?: number;
     _continue?: string;
   }): Promise<{ items: LeaseObject[]; metadata?: { _continue?: string } }>;
+  /**
+   * One watch request on one Lease, from `resourceVersion` on, until the first sign that it may
+   * have changed (see LeaseWatchEnd). Rejects, like the other calls, only when the apiserver could
+   * not be reached or refused the watch; an abort of `signal` resolves, leaving no request open.
+   */
+  watchLease(param: LeaseWatchParam): Promise<LeaseWatchEnd>;
 }
+
+export interface LeaseWatchParam {
+  namespace: string;
+  name: string;
+  resourceVersion: string;
+  signal: AbortSignal;
+}
+
+/**
+ * Why a watch ended. All but `aborted` mean "read the Lease again":
+ * - `changed`: it was created, written or deleted after `resourceVersion`;
+ * - `expired`: `resourceVersion` is older than etcd keeps history for (410 Gone), so changes since
+ *   then can no longer be listed;
+ * - `ended`: the stream ended without a change (the apiserver's watch timeout, a dropped
+ *   connection, an answer that was not a watch event).
+ */
+export type LeaseWatchEnd = "changed" | "expired" | "ended" | "aborted";

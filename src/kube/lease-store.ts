@@ -61,6 +61,14 @@ export class KubeLeaseStore implements LockStore {
     }
   }
 
+  async waitForChange(name: string, resourceVersion: string, signal: AbortSignal): Promise<void> {
+    try {
+      await this.#api.watchLease({ namespace: this.#namespace, name, resourceVersion, signal });
+    } catch (err) {
+      throw this.#failure(err, "watch");
+    }
+  }
+
   async #write(verb: Verb, send: () => Promise<LeaseObject>): Promise<string> {
     try {
       return this.#resourceVersion(await send());

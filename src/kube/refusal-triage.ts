@@ -111,5 +111,6 @@ export function triageRefusals(api: LeaseApi, readiness: ReadinessCheck, options
     replaceNamespacedLease: (param) => send("update", param.namespace, () => api.replaceNamespacedLease(param)),
     patchNamespacedLease: (param) => send("patch", param.namespace, () => api.patchNamespacedLease(param)),
     listNamespacedLease: (param) => send("list", param.namespace, () => api.listNamespacedLease(param)),
+    watchLease: (param) => send("watch", param.namespace, () => api.watchLease(param)),
   };
 }

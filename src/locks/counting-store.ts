@@ -14,6 +14,7 @@ export function countingStore(store: LockStore): { store: LockStore; count: () =
       replace: counted(store.replace.bind(store)),
       updateHeld: counted(store.updateHeld.bind(store)),
       list: counted(store.list.bind(store)),
+      waitForChange: counted(store.waitForChange.bind(store)),
     },
     count: () => calls,
   };

@@ -29,7 +29,20 @@ export interface AcquireRequest {
   ttlSeconds: number;
   metadata: Record<string, string>;
   idempotencyKey?: string;
+  /** How long to wait for a held lock, in milliseconds; without it, a held lock is refused at once. */
+  waitMs?: number;
+  /** Ends a wait early (the caller went away). */
+  signal?: AbortSignal;
 }
+
+/** While a wait cannot watch the lock (the backend refuses watches), it reads again this often. */
+const WATCH_FALLBACK_POLL_MS = 1000;
+/**
+ * Rounds of a wait (read, then watch) on an unchanged lock start at least this far apart, so a
+ * watch that ends at once without a change (a proxy that closes it, say) cannot turn waiting into
+ * a tight loop. A change (a release) still wakes a waiter at once.
+ */
+const MIN_WAIT_ROUND_MS = 250;
 
 export interface Grant {
   name: string;
@@ -98,13 +111,43 @@ export class LockService {
     this.#maxAttempts = options.maxAttempts ?? 5;
   }
 
+  /**
+   * Grants the lock, or refuses it while someone holds it. With `waitMs`, a held lock is waited
+   * for: the wait watches the lock and decides again the moment it changes (a release) or its
+   * holder's time runs out, so a waiter is granted within one round trip of the lock coming free.
+   */
   async acquire(req: AcquireRequest): Promise<Grant> {
     const secret = req.idempotencyKey
       ? await this.#tokens.idempotentSecret(this.#lockKey(req.name), `${req.issuer ?? ""}\n${req.subject}`, req.idempotencyKey)
       : randomSecret();
-    const verifier = await verifierOf(secret);
-    const holderIdentity = holderIdentityOf(req.subject, req.label);
+    const applicant = { secret, verifier: await verifierOf(secret), holderIdentity: holderIdentityOf(req.subject, req.label) };
+    const waitMs = req.waitMs ?? 0;
+    const deadline = this.#clock.now().getTime() + waitMs;
+    let previousRound = { resourceVersion: "", at: Number.NEGATIVE_INFINITY };
+    for (;;) {
+      const outcome = await this.#tryAcquire(req, applicant);
+      if ("granted" in outcome) return outcome.granted;
+      const { record, resourceVersion } = outcome.heldAt;
+      const now = this.#clock.now();
+      const remaining = deadline - now.getTime();
+      if (remaining <= 0 || req.signal?.aborted) throw this.#heldError(record, now, waitMs > 0);
+      const tooSoon = previousRound.at + MIN_WAIT_ROUND_MS - now.getTime();
+      if (resourceVersion === previousRound.resourceVersion && tooSoon > 0) {
+        await this.#clock.sleep(Math.min(tooSoon, remaining), req.signal);
+        continue;
+      }
+      previousRound = { resourceVersion, at: now.getTime() };
+      const holderTimeLeft = expiresAt(record)!.getTime() + this.#skewMs - now.getTime() + 1;
+      await this.#waitForChange(req.name, resourceVersion, Math.min(remaining, holderTimeLeft), req.signal);
+    }
+  }
 
+  /** One decision: the grant, or the live hold (and its revision) that refused it. */
+  async #tryAcquire(
+    req: AcquireRequest,
+    applicant: { secret: string; verifier: string; holderIdentity: string },
+  ): Promise<{ granted: Grant } | { heldAt: Versioned }> {
+    const { secret, verifier, holderIdentity } = applicant;
     for (let attempt = 1; attempt <= this.#maxAttempts; attempt++) {
       // 1. Read the lock and the revision every decision below is based on. A lock that never
       //    existed is first created free: its revision is then a floor above every revision of
@@ -116,8 +159,8 @@ export class LockService {
       // 2. A live hold is kept, whoever holds it (any Lease client), unless it is this very
       //    acquisition being retried.
       if (this.#isLive(current.record, now)) {
-        if (current.record.grant?.verifier === verifier) return this.#grant(req.name, current.record, secret, true);
-        throw this.#heldError(current.record, now);
+        if (current.record.grant?.verifier === verifier) return { granted: await this.#grant(req.name, current.record, secret, true) };
+        return { heldAt: current };
       }
 
       // 3. Free or expired: build the new grant on top of what was read. Its fencing token is
@@ -142,19 +185,41 @@ export class LockService {
       // 4. Write conditionally; losing a race means reading again and deciding again.
       try {
         await this.#store.replace(req.name, record, current.resourceVersion);
-        return this.#grant(req.name, record, secret, false);
+        return { granted: await this.#grant(req.name, record, secret, false) };
       } catch (err) {
         if (isStoreError(err, "conflict")) continue;
         if (isStoreError(err, "unknown_outcome")) {
           // 5. The write may have landed: only the stored grant can tell.
           const landed = await this.#read(req.name);
-          if (landed && sameGrant(landed.record, record)) return this.#grant(req.name, landed.record, secret, false);
+          if (landed && sameGrant(landed.record, record)) return { granted: await this.#grant(req.name, landed.record, secret, false) };
           continue;
         }
         throw translate(err);
       }
     }
     throw new LockError("contention", "the lock changed on every attempt; retry shortly", { retryAfterSeconds: 1 });
+  }
+
+  /**
+   * Sleeps until the lock changes after `resourceVersion`, `ms` pass, or `signal` aborts. A store
+   * that cannot watch right now is read again every WATCH_FALLBACK_POLL_MS instead: the wait goes
+   * on, and reading reports a backend that is really down.
+   */
+  async #waitForChange(name: string, resourceVersion: string, ms: number, signal: AbortSignal | undefined): Promise<void> {
+    const done = new AbortController();
+    const stop = () => done.abort();
+    signal?.addEventListener("abort", stop, { once: true });
+    try {
+      await Promise.race([
+        this.#store
+          .waitForChange(name, resourceVersion, done.signal)
+          .catch(() => this.#clock.sleep(Math.min(ms, WATCH_FALLBACK_POLL_MS), done.signal)),
+        this.#clock.sleep(ms, done.signal),
+      ]);
+    } finally {
+      stop();
+      signal?.removeEventListener("abort", stop);
+    }
   }
 
   async renew(name: string, token: string, ttlSeconds: number | undefined): Promise<Grant> {
@@ -331,9 +396,10 @@ export class LockService {
     };
   }
 
-  #heldError(record: LockRecord, now: Date): LockError {
+  /** A caller that waited may call again at once (it waits again); others when the hold can end. */
+  #heldError(record: LockRecord, now: Date, waited = false): LockError {
     const end = expiresAt(record)!;
-    const retryAfterSeconds = Math.max(1, Math.ceil((end.getTime() + this.#skewMs - now.getTime()) / 1000));
+    const retryAfterSeconds = waited ? 0 : Math.max(1, Math.ceil((end.getTime() + this.#skewMs - now.getTime()) / 1000));
     return new LockError("held", "the lock is held by another caller", { heldBy: this.#heldBy(record), retryAfterSeconds });
   }
 

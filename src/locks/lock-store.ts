@@ -23,6 +23,13 @@ export interface LockStore {
    */
   updateHeld(name: string, grant: GrantClaim, change: HeldChange): Promise<Versioned>;
   list(options: ListOptions): Promise<ListPage>;
+  /**
+   * Resolves once the lock may have changed since `resourceVersion`: a write to it (or its
+   * deletion) was seen, or the store can no longer tell (its watch ended); the caller reads again
+   * either way. Resolves at once when `signal` aborts, or when the lock is already past that
+   * revision. Rejects (`unavailable`, `forbidden`) when it cannot watch at all. One request.
+   */
+  waitForChange(name: string, resourceVersion: string, signal: AbortSignal): Promise<void>;
 }
 
 /** What identifies one grant, as its lock token proves it. */

@@ -9,6 +9,8 @@ import { type GrantClaim, type HeldChange, type ListOptions, type ListPage, type
  */
 export class MemoryStore implements LockStore {
   readonly #locks = new Map<string, Versioned>();
+  /** Callers waiting for a change of each lock. */
+  readonly #watchers = new Map<string, Set<() => void>>();
   #revision = 0;
 
   async get(name: string): Promise<Versioned | null> {
@@ -56,9 +58,25 @@ export class MemoryStore implements LockStore {
     };
   }
 
+  async waitForChange(name: string, resourceVersion: string, signal: AbortSignal): Promise<void> {
+    if (signal.aborted || this.#locks.get(name)?.resourceVersion !== resourceVersion) return;
+    await new Promise<void>((resolve) => {
+      const wake = () => {
+        this.#watchers.get(name)?.delete(wake);
+        signal.removeEventListener("abort", wake);
+        resolve();
+      };
+      signal.addEventListener("abort", wake, { once: true });
+      const watchers = this.#watchers.get(name) ?? new Set();
+      watchers.add(wake);
+      this.#watchers.set(name, watchers);
+    });
+  }
+
   #put(name: string, record: LockRecord): string {
     const resourceVersion = String(++this.#revision);
     this.#locks.set(name, { record: clone(record), resourceVersion });
+    for (const wake of [...(this.#watchers.get(name) ?? [])]) wake();
     return resourceVersion;
   }
 }

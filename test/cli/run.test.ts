@@ -179,6 +179,25 @@ describe("leasegate run", () => {
     expect(once.stderr).toContain("run busy: not acquired (--wait 0): held by blocker-7");
   });
 
+  it("starts the command as soon as the holder releases, not when its grant would expire", async () => {
+    const blocker = await callGateway(ctx.gw.url, "POST", "/locks/handed-over/acquire", { jwt: await ctx.jwt("blocker"), body: { ttlSeconds: 120 } });
+    expect(blocker.status).toBe(200);
+    const dir = tmp();
+    const cli = startCli(["run", "handed-over", "--wait", "5m", "--", NODE, CHILD, "trap", dir], { env });
+    await cli.waitForStderr(/waiting for handed-over: held by ci-blocker/);
+    // Let the CLI settle into a waiting request before the release.
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    const releasedAt = Date.now();
+    await callGateway(ctx.gw.url, "POST", "/locks/handed-over/release", { jwt: await ctx.jwt("blocker"), body: { token: blocker.body.token } });
+    const started = await startedIn(dir, cli);
+    const startedAfterMs = Date.now() - releasedAt;
+    console.info(`run started ${startedAfterMs} ms after the release`);
+    // Far below the blocker's 120 s ttl: the release itself woke the waiting request.
+    expect(startedAfterMs).toBeLessThan(30_000);
+    process.kill(started.pid, "SIGTERM");
+    await cli.exited;
+  });
+
   it("stops waiting when interrupted, exiting 128+N without running the command", async () => {
     const blocker = await callGateway(ctx.gw.url, "POST", "/locks/busy-int/acquire", { jwt: await ctx.jwt("blocker"), body: { ttlSeconds: 60 } });
     expect(blocker.status).toBe(200);

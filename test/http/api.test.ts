@@ -79,6 +79,34 @@ describe("lock lifecycle over HTTP", () => {
     expect(JSON.stringify(body)).not.toContain(first.token.split(".")[2]);
   });
 
+  it("keeps a request with waitSeconds open until the holder releases, then grants it", async () => {
+    const bob = await issuer.mint({ sub: "team-a:bob" });
+    const held = (await (await call("POST", "/locks/team-a-wait/acquire", { jwt: alice, body: { ttlSeconds: 600 } })).json()) as { token: string };
+    let answered = false;
+    const waiting = Promise.resolve(call("POST", "/locks/team-a-wait/acquire", { jwt: bob, body: { waitSeconds: 30 } })).then((res) => {
+      answered = true;
+      return res;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(answered).toBe(false);
+    await call("POST", "/locks/team-a-wait/release", { jwt: alice, body: { token: held.token } });
+    const res = await waiting;
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { subject: string }).subject).toBe("team-a:bob");
+  });
+
+  it("answers a wait that ends with 409 and Retry-After: 0, and refuses a negative waitSeconds", async () => {
+    const bob = await issuer.mint({ sub: "team-a:bob" });
+    await call("POST", "/locks/team-a-wait-ends/acquire", { jwt: alice, body: { ttlSeconds: 600 } });
+    const started = Date.now();
+    const res = await call("POST", "/locks/team-a-wait-ends/acquire", { jwt: bob, body: { waitSeconds: 1 } });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+    await expectProblem(res, 409, "lock_held");
+    expect(res.headers.get("retry-after")).toBe("0");
+    const invalid = await call("POST", "/locks/team-a-wait-ends/acquire", { jwt: bob, body: { waitSeconds: -1 } });
+    await expectProblem(invalid, 400, "invalid_request");
+  });
+
   it("returns the same grant for a retried acquire with the same Idempotency-Key", async () => {
     const headers = { "idempotency-key": "run-7" };
     const a = (await (await call("POST", "/locks/team-a-idem/acquire", { jwt: alice, headers })).json()) as Record<string, string>;

@@ -35,6 +35,10 @@ function scriptedApiserver(...answers: Answer[]) {
     replaceNamespacedLease: next,
     patchNamespacedLease: next,
     listNamespacedLease: async () => ({ items: [await next()] }),
+    watchLease: async () => {
+      await next();
+      return "changed";
+    },
   };
   return { api, sent: () => sent };
 }
@@ -78,6 +82,16 @@ describe("a 403 from an apiserver that is not ready", () => {
     expect((result as StoreError).message).toContain("/readyz answered 403");
     expect(apiserver.sent()).toBe(1);
     expect(readyz.asked()).toBe(1);
+  });
+
+  it("is 'unavailable' for a watch too, which the waiter then replaces by reading again later", async () => {
+    const apiserver = scriptedApiserver(forbidden(), LEASE);
+    const api = triageRefusals(apiserver.api, scriptedReadiness(WARMING_UP).check);
+    const signal = new AbortController().signal;
+    const result = await outcome(api.watchLease({ namespace: NAMESPACE, name: "deploy", resourceVersion: "7", signal }), "watch");
+    expect(result).toMatchObject({ reason: "unavailable" });
+    expect((result as StoreError).message).toContain("refused to watch leases (403)");
+    expect(apiserver.sent()).toBe(1);
   });
 
   it("is 'unavailable' for a write too, never an unknown outcome: a refused request wrote nothing", async () => {
@@ -194,6 +208,16 @@ describe("a 403 from an apiserver that is ready", () => {
 
     expect(await read()).toMatchObject({ reason: "not_found" });
     expect(await read()).toMatchObject({ reason: "unavailable" });
+  });
+
+  it("is a missing watch permission when the retried watch is refused too, and names it", async () => {
+    const apiserver = scriptedApiserver(forbidden(), forbidden());
+    const api = triageRefusals(apiserver.api, scriptedReadiness(READY).check);
+    const signal = new AbortController().signal;
+    const result = await outcome(api.watchLease({ namespace: NAMESPACE, name: "deploy", resourceVersion: "7", signal }), "watch");
+    expect(result).toMatchObject({ reason: "forbidden" });
+    expect((result as StoreError).message).toContain(`may not watch coordination.k8s.io/leases in namespace "${NAMESPACE}"`);
+    expect(apiserver.sent()).toBe(2);
   });
 
   it("keeps permissions apart: a working read proves nothing about create", async () => {

@@ -1,7 +1,8 @@
-import { beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it, vi } from "vitest";
 import { LockError } from "../../src/locks/lock-errors.ts";
 import { LockService, type AcquireRequest } from "../../src/locks/lock-service.ts";
 import { StoreError } from "../../src/locks/lock-store.ts";
+import { MemoryStore } from "../../src/locks/memory-store.ts";
 import { ListCursors } from "../../src/locks/list-cursor.ts";
 import { TokenKeys } from "../../src/locks/lock-token.ts";
 import { FakeClock } from "../support/fake-clock.ts";
@@ -425,5 +426,142 @@ describe("list", () => {
       throw new StoreError("cursor_expired", "the list continuation has expired");
     });
     expect((await rejection(locks.list(1, cursor, "alice"))).reason).toBe("invalid_cursor");
+  });
+});
+
+describe("a waiting acquire", () => {
+  /**
+   * Lets pending work run: the memory store and the fake clock answer at once, but WebCrypto
+   * (verifiers, token MACs) takes real time on another thread.
+   */
+  const settle = () => new Promise((resolve) => setTimeout(resolve, 50));
+  /** Waits until `waiter` has been answered (or fails the test after a while). */
+  const answered = (waiter: { done: boolean }) => vi.waitFor(() => expect(waiter.done).toBe(true), { timeout: 5000 });
+  /** Until the waiter sleeps on the clock, advancing it would not wake it. */
+  const asleep = (sleepers = 1) => vi.waitFor(() => expect(clock.sleeping).toBeGreaterThanOrEqual(sleepers), { timeout: 5000 });
+  const outcome = <T>(promise: Promise<T>) => {
+    const seen: { value?: T; error?: unknown; done: boolean } = { done: false };
+    promise.then(
+      (value) => Object.assign(seen, { value, done: true }),
+      (error: unknown) => Object.assign(seen, { error, done: true }),
+    );
+    return seen;
+  };
+
+  it("is granted the moment the holder releases, without waiting for its expiry", async () => {
+    const held = await locks.acquire(request({ ttlSeconds: 600 }));
+    const waiter = outcome(locks.acquire(request({ subject: "bob", waitMs: 60_000 })));
+    await settle();
+    expect(waiter.done).toBe(false);
+    await locks.release("deploy", held.token);
+    await answered(waiter);
+    expect(waiter.value).toMatchObject({ subject: "bob" });
+    expect(BigInt(waiter.value!.fencingToken)).toBeGreaterThan(BigInt(held.fencingToken));
+    expect(store.calls).toContain("waitForChange");
+  });
+
+  it("is granted when the holder's time runs out, though nothing was written", async () => {
+    await locks.acquire(request({ ttlSeconds: 10 }));
+    const waiter = outcome(locks.acquire(request({ subject: "bob", waitMs: 60_000 })));
+    await asleep();
+    clock.advance(10 + SKEW);
+    await settle();
+    expect(waiter.done).toBe(false);
+    await asleep();
+    clock.advance(0.01);
+    await answered(waiter);
+    expect(waiter.value).toMatchObject({ subject: "bob" });
+  });
+
+  it("waits out another Lease client's hold as well", async () => {
+    const first = await locks.acquire(request());
+    await locks.release("deploy", first.token);
+    const current = await store.inner.get("deploy");
+    await store.inner.replace("deploy", { ...current!.record, holderIdentity: "elector-1", ttlSeconds: 15, renewedAt: clock.now() }, current!.resourceVersion);
+    const waiter = outcome(locks.acquire(request({ subject: "bob", waitMs: 60_000 })));
+    await settle();
+    // The elector releases the way client-go does: holder cleared.
+    const taken = await store.inner.get("deploy");
+    await store.inner.replace("deploy", { ...taken!.record, holderIdentity: undefined }, taken!.resourceVersion);
+    await answered(waiter);
+    expect(waiter.value).toMatchObject({ subject: "bob" });
+  });
+
+  it("gives up when its wait ends, saying to call again at once", async () => {
+    await locks.acquire(request({ ttlSeconds: 600 }));
+    const waiter = outcome(locks.acquire(request({ subject: "bob", waitMs: 5000 })));
+    await asleep();
+    clock.advance(5);
+    await answered(waiter);
+    expect(waiter.error).toBeInstanceOf(LockError);
+    expect(waiter.error).toMatchObject({ reason: "held", retryAfterSeconds: 0 });
+  });
+
+  it("stops waiting when the caller goes away", async () => {
+    await locks.acquire(request({ ttlSeconds: 600 }));
+    const gone = new AbortController();
+    const waiter = outcome(locks.acquire(request({ subject: "bob", waitMs: 60_000, signal: gone.signal })));
+    await settle();
+    gone.abort();
+    await answered(waiter);
+    expect(waiter.error).toMatchObject({ reason: "held" });
+    expect(clock.sleeping).toBe(0);
+  });
+
+  it("reads again every second while the store cannot watch, and is still granted", async () => {
+    const held = await locks.acquire(request({ ttlSeconds: 600 }));
+    store.beforeNext("waitForChange", () => {
+      throw new StoreError("unavailable", "watch refused");
+    });
+    const waiter = outcome(locks.acquire(request({ subject: "bob", waitMs: 60_000 })));
+    await settle();
+    await store.inner.updateHeld("deploy", { holderIdentity: held.holderIdentity, verifier: (await store.inner.get("deploy"))!.record.grant!.verifier, fencingToken: held.fencingToken }, { kind: "release" });
+    // Asleep twice: until the holder's expiry, and until the next read instead of a watch.
+    await asleep(2);
+    clock.advance(1);
+    await answered(waiter);
+    expect(waiter.value).toMatchObject({ subject: "bob" });
+  });
+
+  it("does not spin when the store's watch ends at once without a change", async () => {
+    // A watch that a proxy closes straight away: every round would otherwise read again at once.
+    class ClosingWatchStore extends MemoryStore {
+      reads = 0;
+      override async get(name: string) {
+        this.reads++;
+        return super.get(name);
+      }
+      override async waitForChange() {}
+    }
+    const closing = new ClosingWatchStore();
+    const service = new LockService({ store: closing, clock, tokens, cursors, namespace: "ns", skewAllowanceSeconds: SKEW });
+    await service.acquire(request({ ttlSeconds: 600 }));
+    const waiter = outcome(service.acquire(request({ subject: "bob", waitMs: 60_000 })));
+    await settle();
+    expect(closing.reads).toBeLessThanOrEqual(4);
+    await asleep();
+    clock.advance(0.25);
+    await settle();
+    expect(closing.reads).toBeLessThanOrEqual(7);
+    expect(waiter.done).toBe(false);
+  });
+
+  it("hands the lock to exactly one of many waiters per release", async () => {
+    let held = await locks.acquire(request({ ttlSeconds: 600 }));
+    const waiters = Array.from({ length: 8 }, (_, i) => outcome(locks.acquire(request({ subject: `w${i}`, ttlSeconds: 600, waitMs: 60_000 }))));
+    await settle();
+    const granted = () => waiters.filter((w) => w.done && w.value);
+    for (let round = 1; round <= 3; round++) {
+      await locks.release("deploy", held.token);
+      await vi.waitFor(() => expect(granted()).toHaveLength(round), { timeout: 5000 });
+      // The others went back to waiting rather than winning too.
+      await settle();
+      expect(granted()).toHaveLength(round);
+      // The newest grant is the one holding the lock now.
+      held = granted()
+        .map((w) => w.value!)
+        .sort((a, b) => Number(BigInt(b.fencingToken) - BigInt(a.fencingToken)))[0]!;
+    }
+    expect(waiters.filter((w) => w.error)).toHaveLength(0);
   });
 });

@@ -1,4 +1,4 @@
-import { beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { GrantRecord, LockRecord } from "../../src/locks/lock-record.ts";
 import { type GrantClaim, isStoreError, type LockStore } from "../../src/locks/lock-store.ts";
 
@@ -159,6 +159,79 @@ export function lockStoreContract(setup: () => Promise<StoreUnderTest>): void {
 
     it("answers not_found for an absent lock", async () => {
       expect(await failure(store.updateHeld(name, claimOf(held()), { kind: "release" }))).toBe("not_found");
+    });
+  });
+
+  describe("waitForChange", () => {
+    /** Every wait a test starts is ended with it, also when the test fails. */
+    const waits: AbortController[] = [];
+    afterEach(() => {
+      for (const wait of waits.splice(0)) wait.abort();
+    });
+    function waitFrom(revision: string, lock = name): { settled: Promise<"resolved" | string>; abort: () => void } {
+      const controller = new AbortController();
+      waits.push(controller);
+      const settled = store.waitForChange(lock, revision, controller.signal).then(
+        () => "resolved",
+        (err: unknown) => `rejected: ${isStoreError(err) ? err.reason : String(err)}`,
+      );
+      return { settled, abort: () => controller.abort() };
+    }
+    /** How a wait stands after `ms`: "resolved", "rejected: …", or "pending". */
+    const after = (ms: number, settled: Promise<string>) =>
+      Promise.race([settled, new Promise<string>((resolve) => setTimeout(() => resolve("pending"), ms))]);
+    /** A bound far above what a working store needs (milliseconds), far below "never". */
+    const PROMPTLY_MS = 5_000;
+
+    it.each([
+      ["a replace", (revision: string) => store.replace(name, { ttlSeconds: 30, transitions: 4 }, revision)],
+      ["a release", () => store.updateHeld(name, claimOf(held()), { kind: "release" })],
+      ["a renewal", () => store.updateHeld(name, claimOf(held()), { kind: "renew", renewedAt: new Date() })],
+      ["another Lease client's write", () => subject.writeAsOtherClient(name, { holderIdentity: "elector-7", renewedAt: new Date(), ttlSeconds: 15 })],
+    ] as const)("resolves after %s made while it waits", async (what, write) => {
+      const revision = await store.create(name, held());
+      const wait = waitFrom(revision);
+      expect(await after(50, wait.settled)).toBe("pending");
+
+      const sentAt = performance.now();
+      await write(revision);
+      const answeredAt = performance.now();
+      expect(await after(PROMPTLY_MS, wait.settled)).toBe("resolved");
+      const wokeAt = performance.now();
+      console.info(
+        `waitForChange woke ${(wokeAt - sentAt).toFixed(1)} ms after ${what} was sent (answered after ${(answeredAt - sentAt).toFixed(1)} ms)`,
+      );
+    });
+
+    it("resolves at once when the lock is already past that revision", async () => {
+      const first = await store.create(name, held());
+      await store.updateHeld(name, claimOf(held()), { kind: "release" });
+      expect(await after(PROMPTLY_MS, waitFrom(first).settled)).toBe("resolved");
+    });
+
+    it("stays pending while the lock does not change, also when other locks do", async () => {
+      const revision = await store.create(name, held());
+      const other = await store.create(`${name}-other`, held());
+      const wait = waitFrom(revision);
+      await store.replace(`${name}-other`, { ttlSeconds: 30, transitions: 0 }, other);
+      expect(await after(300, wait.settled)).toBe("pending");
+    });
+
+    it("resolves promptly when its signal aborts", async () => {
+      const revision = await store.create(name, held());
+      const wait = waitFrom(revision);
+      expect(await after(100, wait.settled)).toBe("pending");
+      const abortedAt = performance.now();
+      wait.abort();
+      expect(await after(PROMPTLY_MS, wait.settled)).toBe("resolved");
+      console.info(`waitForChange resolved ${(performance.now() - abortedAt).toFixed(1)} ms after the abort`);
+    });
+
+    it("resolves at once for a signal that is already aborted", async () => {
+      const revision = await store.create(name, held());
+      const controller = new AbortController();
+      controller.abort();
+      expect(await after(PROMPTLY_MS, store.waitForChange(name, revision, controller.signal).then(() => "resolved"))).toBe("resolved");
     });
   });
 

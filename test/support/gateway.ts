@@ -125,7 +125,7 @@ export async function startWorkerGateway(options: GatewayOptions): Promise<Gatew
     // workerd names modules relative to this root and refuses paths that climb out of it.
     modulesRoot: dirname(bundlePath),
     compatibilityDate: "2026-11-01",
-    compatibilityFlags: ["nodejs_compat"],
+    compatibilityFlags: ["nodejs_compat", "enable_request_signal"],
     bindings: {
       LEASEGATE_CONFIG: JSON.stringify({
         ...options.config,

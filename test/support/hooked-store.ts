@@ -2,7 +2,7 @@ import type { LockRecord } from "../../src/locks/lock-record.ts";
 import type { GrantClaim, HeldChange, ListOptions, LockStore } from "../../src/locks/lock-store.ts";
 import { MemoryStore } from "../../src/locks/memory-store.ts";
 
-type Op = "get" | "create" | "replace" | "updateHeld" | "list";
+type Op = "get" | "create" | "replace" | "updateHeld" | "list" | "waitForChange";
 type Hook = (inner: MemoryStore) => Promise<void> | void;
 
 /**
@@ -49,5 +49,8 @@ export class HookedStore implements LockStore {
   }
   list(options: ListOptions) {
     return this.#run("list", () => this.inner.list(options));
+  }
+  waitForChange(name: string, resourceVersion: string, signal: AbortSignal) {
+    return this.#run("waitForChange", () => this.inner.waitForChange(name, resourceVersion, signal));
   }
 }

@@ -1,0 +1,119 @@
+import { ApiException } from "@kubernetes/client-node/dist/gen/apis/exception.js";
+import type { Configuration } from "@kubernetes/client-node/dist/gen/configuration.js";
+import { isExpiredRevision } from "./kube-errors.ts";
+import { prepareRequest } from "./raw-request.ts";
+import type { LeaseWatchEnd, LeaseWatchParam } from "./lease-api.ts";
+
+/**
+ * How long the apiserver keeps one watch open. A waiter that needs longer watches again after a
+ * read, which also bounds how long a connection a proxy silently dropped can hold a waiter.
+ */
+export const WATCH_TIMEOUT_SECONDS = 60;
+
+/** Longer than any watch event for one Lease; a longer line is not an event of this watch. */
+const MAX_EVENT_CHARS = 1024 * 1024;
+
+/**
+ * The watch of one Lease, sent through a client-node configuration exactly as the generated Lease
+ * requests are: the same server, credentials (bearer token, client certificate, exec plugin),
+ * middleware (shared TLS connections) and HTTP library, so it works on every transport that builds
+ * such a configuration — Node's undici or a Worker's `fetch`. Only Web APIs read the stream.
+ *
+ * `timeoutMs` bounds the wait for the answer's headers; the stream itself is bounded by the
+ * apiserver's `timeoutSeconds` (plus that much again, for an apiserver that does not keep it).
+ */
+export function leaseWatch(configuration: Configuration, timeoutMs: number): (param: LeaseWatchParam) => Promise<LeaseWatchEnd> {
+  return async ({ namespace, name, resourceVersion, signal }) => {
+    if (signal.aborted) return "aborted";
+    const query = new URLSearchParams({
+      watch: "1",
+      fieldSelector: `metadata.name=${name}`,
+      resourceVersion,
+      allowWatchBookmarks: "true",
+      timeoutSeconds: String(WATCH_TIMEOUT_SECONDS),
+    });
+    const request = await prepareRequest(configuration, `/apis/coordination.k8s.io/v1/namespaces/${encodeURIComponent(namespace)}/leases?${query}`);
+    request.setHeaderParam("Accept", "application/json");
+
+    // Replaces the per-request timeout a middleware may have set: it would cut the stream short.
+    const deadline = new AbortController();
+    request.setSignal(AbortSignal.any([signal, deadline.signal]));
+    const expire = (after: number) => setTimeout(() => deadline.abort(new DOMException("the watch timed out", "TimeoutError")), after);
+    let timer = expire(timeoutMs);
+    try {
+      let response;
+      try {
+        response = await configuration.httpApi.send(request).toPromise();
+        for (const middleware of configuration.middleware) response = await middleware.post(response).toPromise();
+      } catch (err) {
+        if (signal.aborted) return "aborted";
+        throw err;
+      }
+      clearTimeout(timer);
+      timer = expire(2 * WATCH_TIMEOUT_SECONDS * 1000);
+      if (response.httpStatusCode !== 200) {
+        const body = await response.body.text().catch(() => "");
+        if (signal.aborted) return "aborted";
+        const refusal = new ApiException(response.httpStatusCode, "the watch was not started", body, response.headers);
+        if (isExpiredRevision(refusal)) return "expired";
+        throw refusal;
+      }
+      const stream = response.body.stream();
+      return stream ? await firstChange(stream, signal) : "ended";
+    } finally {
+      clearTimeout(timer);
+      // Closes the connection if anything is still open, whichever way the watch ended.
+      deadline.abort();
+    }
+  };
+}
+
+/** Reads watch events, one JSON object a line, until the first that is not a BOOKMARK. */
+async function firstChange(stream: ReadableStream<Uint8Array>, signal: AbortSignal): Promise<LeaseWatchEnd> {
+  const reader = stream.getReader();
+  const decoder = new TextDecoder();
+  let pending = "";
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return "ended";
+      pending += decoder.decode(value, { stream: true });
+      for (let newline = pending.indexOf("\n"); newline >= 0; newline = pending.indexOf("\n")) {
+        const line = pending.slice(0, newline).trim();
+        pending = pending.slice(newline + 1);
+        if (!line) continue;
+        const end = eventEnd(line);
+        if (end) return end;
+      }
+      if (pending.length > MAX_EVENT_CHARS) return "ended";
+    }
+  } catch {
+    // The watch was running: a broken stream only means the store can no longer tell.
+    return signal.aborted ? "aborted" : "ended";
+  } finally {
+    // Cancelling the body is what releases the connection (and, in a Worker, the subrequest).
+    reader.cancel().catch(() => {});
+  }
+}
+
+/** What one watch event means for the waiter, or undefined for a BOOKMARK (the watch goes on). */
+function eventEnd(line: string): LeaseWatchEnd | undefined {
+  let event: { type?: unknown; object?: unknown };
+  try {
+    event = JSON.parse(line) as typeof event;
+  } catch {
+    return "ended";
+  }
+  switch (event.type) {
+    case "BOOKMARK":
+      return undefined;
+    case "ADDED":
+    case "MODIFIED":
+    case "DELETED":
+      return "changed";
+    case "ERROR":
+      return isExpiredRevision(event.object) ? "expired" : "ended";
+    default:
+      return "ended";
+  }
+}

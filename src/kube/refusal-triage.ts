@@ -64,45 +64,44 @@ export function triageRefusals(api: LeaseApi, readiness: ReadinessCheck, options
     refusedSince.delete(permission);
   };
 
-  async function send<T>(verb: Verb, namespace: string, request: () => Promise<T>): Promise<T> {
-    const permission = `${verb} ${namespace}`;
+  /** The answer, or the 403 that refused the request; any other failure is thrown, after noting what it proves. */
+  async function attempt<T>(permission: string, request: () => Promise<T>): Promise<{ answer: T } | { refusal: unknown }> {
     try {
       const answer = await request();
       prove(permission);
-      return answer;
-    } catch (refusal) {
-      if (!isRefusal(refusal)) {
-        observe(permission, refusal);
-        throw refusal;
+      return { answer };
+    } catch (err) {
+      if (!isRefusal(err)) {
+        observe(permission, err);
+        throw err;
       }
-      const refusedAt = now();
-      // Read once: a concurrent success may clear the run while /readyz is being asked.
-      const runStartedAt = refusedSince.get(permission) ?? refusedAt;
-      refusedSince.set(permission, runStartedAt);
-      const apiserver = await askReadiness();
-      if (!apiserver.ready) {
-        if (refusedAt - runStartedAt < START_UP_WINDOW_MS) {
-          throw new TransientRefusal(`and its /readyz answered ${apiserver.answer}`, refusal);
-        }
-        throw refusal;
-      }
-      try {
-        const answer = await request();
-        prove(permission);
-        return answer;
-      } catch (again) {
-        if (!isRefusal(again)) {
-          observe(permission, again);
-          throw again;
-        }
-        const proven = provenAt.get(permission);
-        if (proven !== undefined && refusedAt - proven < START_UP_WINDOW_MS) {
-          const seconds = Math.max(1, Math.round((refusedAt - proven) / 1000));
-          throw new TransientRefusal(`although it allowed the same ${seconds} s earlier (an apiserver behind a load balancer may still be starting)`, again);
-        }
-        throw again;
-      }
+      return { refusal: err };
     }
+  }
+
+  async function send<T>(verb: Verb, namespace: string, request: () => Promise<T>): Promise<T> {
+    const permission = `${verb} ${namespace}`;
+    const first = await attempt(permission, request);
+    if ("answer" in first) return first.answer;
+    const refusedAt = now();
+    // Read once: a concurrent success may clear the run while /readyz is being asked.
+    const runStartedAt = refusedSince.get(permission) ?? refusedAt;
+    refusedSince.set(permission, runStartedAt);
+    const apiserver = await askReadiness();
+    if (!apiserver.ready) {
+      if (refusedAt - runStartedAt < START_UP_WINDOW_MS) {
+        throw new TransientRefusal(`and its /readyz answered ${apiserver.answer}`, first.refusal);
+      }
+      throw first.refusal;
+    }
+    const second = await attempt(permission, request);
+    if ("answer" in second) return second.answer;
+    const proven = provenAt.get(permission);
+    if (proven !== undefined && refusedAt - proven < START_UP_WINDOW_MS) {
+      const seconds = Math.max(1, Math.round((refusedAt - proven) / 1000));
+      throw new TransientRefusal(`although it allowed the same ${seconds} s earlier (an apiserver behind a load balancer may still be starting)`, second.refusal);
+    }
+    throw second.refusal;
   }
 
   return {

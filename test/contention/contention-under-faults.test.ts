@@ -133,11 +133,19 @@ describe("twenty-four clients on three locks through two gateways, under faults"
         const holder = `c${client}-${n}`;
         const idempotencyKey = `${holder}-${SEED}`;
         let grant: Grant | undefined;
+        /**
+         * Send time of the first attempt whose outcome this client never learnt (no answer, or a
+         * 503): its grant may have landed then, and a later attempt with the same key returns that
+         * grant as it is (an idempotent replay), so its validity counts from that earlier send.
+         */
+        let unknownOutcomeSince: number | undefined;
         // Acquire, retrying the same request (same key) until granted or a patience runs out.
         for (let attempt = 0; attempt < 20 && now() < DURATION_MS - 1_000 && !grant; attempt++) {
+          const sentAt = now();
           const res = await send(client, lock, "acquire", { holder, ttlSeconds: TTL_SECONDS }, { "idempotency-key": idempotencyKey });
+          if (!res || res.status >= 500) unknownOutcomeSince ??= sentAt;
           if (res?.status === 200) {
-            const validUntil = res.sentAt + TTL_SECONDS * 1000;
+            const validUntil = Math.min(res.sentAt, unknownOutcomeSince ?? res.sentAt) + TTL_SECONDS * 1000;
             grant = { lock, holder, fencingToken: String(res.body.fencingToken), token: String(res.body.token), start: res.answeredAt, end: validUntil, validUntil };
             history.grants.push(grant);
           } else if (res?.status === 409 && res.code === "lock_held") {
@@ -149,11 +157,14 @@ describe("twenty-four clients on three locks through two gateways, under faults"
         }
         if (!grant) continue;
 
-        // Hold it for a while, renewing about every TTL/3, then release.
+        // Hold it for a while, renewing about every TTL/3, then release. A grant that may be a
+        // replay is renewed at once, as the CLI does: its validity may be nearly over.
         const holdUntil = now() + 500 + random() * 3_500;
         let lost = false;
-        while (now() < holdUntil && now() < grant.validUntil && !lost) {
-          await pause(Math.min(TTL_SECONDS * 333, Math.max(0, holdUntil - now())));
+        let renewNow = unknownOutcomeSince !== undefined;
+        while (now() < holdUntil && (now() < grant.validUntil || renewNow) && !lost) {
+          if (!renewNow) await pause(Math.min(TTL_SECONDS * 333, Math.max(0, holdUntil - now())));
+          renewNow = false;
           if (now() >= holdUntil) break;
           const res = await send(client, lock, "renew", { token: grant.token, ttlSeconds: TTL_SECONDS });
           if (res?.status === 200) {

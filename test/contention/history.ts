@@ -9,7 +9,10 @@ export interface Grant {
   start: number;
   /** When the client stopped acting on it: released, lost, or its validity ran out. */
   end: number;
-  /** Send time of the last acknowledged acquire or renew, plus the TTL. */
+  /**
+   * Send time of the last acknowledged acquire or renew, plus the TTL; for an acquire retried after
+   * an unknown outcome, the first such attempt's send time (the answer may replay a grant made then).
+   */
   validUntil: number;
   renewChangedFencing?: boolean;
 }

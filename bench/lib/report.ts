@@ -296,7 +296,7 @@ export function renderReport(r: BenchResults): string {
     const g = r.requests["gateway (Node)"];
     out.push(
       `Per steady-state acquire → renew → release cycle: gateway ${perCycle(g).toFixed(0)} requests, direct client-go-style loop ${perCycle(d).toFixed(0)} requests ` +
-        `(${ratio(perCycle(g) / perCycle(d))}). Renew and release need no prior read on the gateway: one JSON Patch whose \`test\` operation checks the holder's token verifier.`,
+        `(${ratio(perCycle(g) / perCycle(d))}). Renew and release need no prior read on the gateway: one JSON Patch whose \`test\` operations check the grant itself (holder identity, token verifier, fencing token).`,
     );
     out.push("");
   }
@@ -556,7 +556,7 @@ const NOTES = `## Explanatory notes (written by hand from development runs, not 
 
 These notes explain what the development runs of this suite showed: quick runs and one full run on the 2-vCPU machine described above, while other test suites were running on it at the same time (load average 5–10). The figures quoted here come from those runs, not from the tables above; where a later run disagrees, the tables are right and these notes need updating.
 
-**Request counts (targets met).** The gateway needs 2 apiserver requests per acquire (GET, then a conditional PUT, or a POST for a new lock) and exactly 1 per renew and release: one JSON Patch whose \`test\` operation checks the holder's token verifier, so no read is needed first. A client-go-style loop needs 2 for each of the three operations because it must read the resourceVersion before every conditional write; a refused acquire costs one GET on both sides. (client-go's leader election has a fast path that skips the GET when the current leader renews an unexpired lease, writing over the object it cached from its previous write; the stateless loop measured here always reads first.)
+**Request counts (targets met).** The gateway needs 2 apiserver requests per acquire (GET, then a conditional PUT; 3 the first time a name is used, which is created free first so its first fencing token is above any earlier Lease of that name) and exactly 1 per renew and release: one JSON Patch whose \`test\` operations check the grant itself, so no read is needed first. A client-go-style loop needs 2 for each of the three operations because it must read the resourceVersion before every conditional write; a refused acquire costs one GET on both sides. (client-go's leader election has a fast path that skips the GET when the current leader renews an unexpired lease, writing over the object it cached from its previous write; the stateless loop measured here always reads first.)
 
 **Gateway-added latency (target missed).** In development runs the gateway added about 4–6 ms at p50 over a direct caller making the same Kubernetes requests, on both Node transports and in workerd. Three things add up:
 

@@ -120,6 +120,23 @@ function grantOf(annotations: Record<string, string>): GrantRecord | undefined {
   };
 }
 
+/**
+ * The whole Lease as a JSON Patch conditioned on `resourceVersion`: the write a PUT at that
+ * revision would make, except that a PATCH never creates the object. A PUT would: Leases allow
+ * create-on-update, so a Lease deleted since it was read would come back with a grant whose
+ * fencing token was fixed from the old revision, and tokens could repeat or go backwards.
+ */
+export function replacePatch(name: string, record: LockRecord, resourceVersion: string): JsonPatchOp[] {
+  const lease = toLease(name, record);
+  return [
+    { op: "test", path: "/metadata/resourceVersion", value: resourceVersion },
+    { op: "add", path: "/metadata/labels", value: lease.metadata!.labels },
+    { op: "add", path: "/metadata/annotations", value: lease.metadata!.annotations },
+    // Absent members (no holder, no times) are dropped as the body is serialised.
+    { op: "add", path: "/spec", value: JSON.parse(JSON.stringify(lease.spec)) },
+  ];
+}
+
 type JsonPatchOp =
   | { op: "test" | "add" | "replace"; path: string; value: unknown }
   | { op: "remove"; path: string };

@@ -1,7 +1,7 @@
 import type { LockRecord, Versioned } from "../locks/lock-record.ts";
 import { type GrantClaim, type HeldChange, type ListOptions, type ListPage, type LockStore, StoreError } from "../locks/lock-store.ts";
 import type { LeaseApi } from "./lease-api.ts";
-import { fromLease, heldChangePatch, isManaged, type LeaseObject, MANAGED_BY_LABEL, MANAGED_BY_VALUE, toLease } from "./lease-codec.ts";
+import { fromLease, heldChangePatch, isManaged, type LeaseObject, MANAGED_BY_LABEL, MANAGED_BY_VALUE, replacePatch, toLease } from "./lease-codec.ts";
 import { toStoreError, type Verb } from "./kube-errors.ts";
 
 /** Locks as Leases in one namespace. Each method is exactly one apiserver request. */
@@ -29,10 +29,17 @@ export class KubeLeaseStore implements LockStore {
     return this.#write("create", () => this.#api.createNamespacedLease({ namespace: this.#namespace, body }));
   }
 
+  /** A PATCH whose first operation tests the revision (see replacePatch): it never re-creates a deleted Lease. */
   async replace(name: string, record: LockRecord, resourceVersion: string): Promise<string> {
-    const body = toLease(name, record);
-    body.metadata!.resourceVersion = resourceVersion;
-    return this.#write("update", () => this.#api.replaceNamespacedLease({ name, namespace: this.#namespace, body }));
+    const body = replacePatch(name, record, resourceVersion);
+    try {
+      return this.#resourceVersion(await this.#api.patchNamespacedLease({ name, namespace: this.#namespace, body }));
+    } catch (err) {
+      const failure = this.#failure(err, "patch");
+      // A failed `test` of the revision is what a stale PUT's 409 would have been.
+      if (failure.reason === "precondition_failed") throw new StoreError("conflict", "lease changed since it was read", { cause: err });
+      throw failure;
+    }
   }
 
   async updateHeld(name: string, claim: GrantClaim, change: HeldChange): Promise<Versioned> {

@@ -11,9 +11,9 @@ export interface LockStore {
   /** Creates the lock; throws `already_exists` when another writer created it first. */
   create(name: string, record: LockRecord): Promise<string>;
   /**
-   * Replaces the lock only if it is still at `resourceVersion`; throws `conflict` otherwise. A lock
-   * deleted since it was read is created again (Leases allow create-on-update), which is safe: it
-   * had no live holder when it was read, and a revision never repeats.
+   * Replaces the lock only if it is still at `resourceVersion`; throws `conflict` otherwise, and
+   * `not_found` for a lock deleted since it was read: never re-creates it, since a write decided
+   * on the old revision (its fencing token included) must not land on a new object.
    */
   replace(name: string, record: LockRecord, resourceVersion: string): Promise<string>;
   /**

@@ -25,8 +25,8 @@ export class MemoryStore implements LockStore {
 
   async replace(name: string, record: LockRecord, resourceVersion: string): Promise<string> {
     const found = this.#locks.get(name);
-    // Like a Lease (whose API allows create-on-update): a replace of a deleted lock creates it.
-    if (found && found.resourceVersion !== resourceVersion) throw new StoreError("conflict", `lock ${name} changed since ${resourceVersion}`);
+    if (!found) throw new StoreError("not_found", `lock ${name} does not exist`);
+    if (found.resourceVersion !== resourceVersion) throw new StoreError("conflict", `lock ${name} changed since ${resourceVersion}`);
     return this.#put(name, record);
   }
 

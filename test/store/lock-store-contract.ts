@@ -93,9 +93,9 @@ export function lockStoreContract(setup: () => Promise<StoreUnderTest>): void {
       expect((await store.get(name))!.resourceVersion).toBe(second);
     });
 
-    it("creates a lock that was deleted since it was read (Leases allow create-on-update)", async () => {
-      const revision = await store.replace(name, held(), "1");
-      expect(await store.get(name)).toEqual({ record: held(), resourceVersion: revision });
+    it("refuses to replace an absent lock with not_found, never creating it", async () => {
+      expect(await failure(store.replace(name, held(), "1"))).toBe("not_found");
+      expect(await store.get(name)).toBeNull();
     });
   });
 

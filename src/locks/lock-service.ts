@@ -38,11 +38,13 @@ export interface AcquireRequest {
 /** While a wait cannot watch the lock (the backend refuses watches), it reads again this often. */
 const WATCH_FALLBACK_POLL_MS = 1000;
 /**
- * Rounds of a wait (read, then watch) on an unchanged lock start at least this far apart, so a
- * watch that ends at once without a change (a proxy that closes it, say) cannot turn waiting into
- * a tight loop. A change (a release) still wakes a waiter at once.
+ * A round of a wait (read, then watch) that finds the lock unchanged (its watch ended without a
+ * write: a proxy that closes it, an apiserver that no longer keeps that revision) waits this long
+ * before watching again, doubling each time up to MAX_UNCHANGED_BACKOFF_MS, so waiting never
+ * becomes a tight loop. A change (a release) still wakes a waiter at once.
  */
 const MIN_WAIT_ROUND_MS = 250;
+const MAX_UNCHANGED_BACKOFF_MS = 5000;
 
 export interface Grant {
   name: string;
@@ -123,22 +125,28 @@ export class LockService {
     const applicant = { secret, verifier: await verifierOf(secret), holderIdentity: holderIdentityOf(req.subject, req.label) };
     const waitMs = req.waitMs ?? 0;
     const deadline = this.#clock.now().getTime() + waitMs;
-    let previousRound = { resourceVersion: "", at: Number.NEGATIVE_INFINITY };
+    let unchanged = { resourceVersion: "", rounds: 0 };
     for (;;) {
       const outcome = await this.#tryAcquire(req, applicant);
       if ("granted" in outcome) return outcome.granted;
       const { record, resourceVersion } = outcome.heldAt;
-      const now = this.#clock.now();
-      const remaining = deadline - now.getTime();
-      if (remaining <= 0 || req.signal?.aborted) throw this.#heldError(record, now, waitMs > 0);
-      const tooSoon = previousRound.at + MIN_WAIT_ROUND_MS - now.getTime();
-      if (resourceVersion === previousRound.resourceVersion && tooSoon > 0) {
-        await this.#clock.sleep(Math.min(tooSoon, remaining), req.signal);
-        continue;
+      unchanged = { resourceVersion, rounds: resourceVersion === unchanged.resourceVersion ? unchanged.rounds + 1 : 0 };
+      // Checked after every await: a caller that hung up must never be granted a lock nobody receives.
+      const stillWaiting = () => {
+        const now = this.#clock.now();
+        if (now.getTime() >= deadline || req.signal?.aborted) throw this.#heldError(record, now, waitMs > 0);
+        return deadline - now.getTime();
+      };
+      let remaining = stillWaiting();
+      if (unchanged.rounds > 0) {
+        const backoff = Math.min(MIN_WAIT_ROUND_MS * 2 ** (unchanged.rounds - 1), MAX_UNCHANGED_BACKOFF_MS);
+        await this.#clock.sleep(Math.min(backoff, remaining), req.signal);
+        remaining = stillWaiting();
       }
-      previousRound = { resourceVersion, at: now.getTime() };
-      const holderTimeLeft = expiresAt(record)!.getTime() + this.#skewMs - now.getTime() + 1;
+      const holderTimeLeft = expiresAt(record)!.getTime() + this.#skewMs - this.#clock.now().getTime() + 1;
       await this.#waitForChange(req.name, resourceVersion, Math.min(remaining, holderTimeLeft), req.signal);
+      // A wait that ran out decides once more (the lock may have come free at the last moment).
+      if (req.signal?.aborted) throw this.#heldError(record, this.#clock.now(), true);
     }
   }
 
@@ -187,7 +195,8 @@ export class LockService {
         await this.#store.replace(req.name, record, current.resourceVersion);
         return { granted: await this.#grant(req.name, record, secret, false) };
       } catch (err) {
-        if (isStoreError(err, "conflict")) continue;
+        // A lock deleted since it was read is decided again from scratch (created free first).
+        if (isStoreError(err, "conflict") || isStoreError(err, "not_found")) continue;
         if (isStoreError(err, "unknown_outcome")) {
           // 5. The write may have landed: only the stored grant can tell.
           const landed = await this.#read(req.name);
@@ -273,7 +282,8 @@ export class LockService {
         await this.#store.replace(name, record, current.resourceVersion);
         return { released: true };
       } catch (err) {
-        if (isStoreError(err, "conflict")) continue;
+        // A lock deleted since it was read is decided again from scratch (created free first).
+        if (isStoreError(err, "conflict") || isStoreError(err, "not_found")) continue;
         if (isStoreError(err, "unknown_outcome")) {
           const after = await this.#read(name);
           if (!after?.record.holderIdentity && after?.record.forcedRelease?.at.getTime() === forcedRelease.at.getTime()) return { released: true };

@@ -17,6 +17,10 @@ import { Glob } from "./glob.ts";
  *   does not contain its placeholder's delimiter. Otherwise the pattern matches nothing for that
  *   caller.
  *
+ * - across a policy, a claim's value must not contain the delimiter of any placeholder of that
+ *   claim in any pattern (`home-${uid}` beside `home-${uid}-*` refuses uids with `-`), or one
+ *   pattern's share could overlap another's.
+ *
  * Why it suffices: a lock name matched by an expansion starts with the fixed text, then the value,
  * then the delimiter; the value holds no delimiter, so the first delimiter after the fixed text
  * marks where the value ends, and the name alone determines the value. A placeholder at the end
@@ -28,8 +32,11 @@ export class LockPattern {
   readonly #head: Array<Literal | Placeholder>;
   /** Everything after the last placeholder (the whole pattern when there is none). */
   readonly #tail: Glob;
+  /** Per claim, the characters its value may not contain: its delimiters across the whole policy. */
+  readonly #forbidden: ReadonlyMap<string, ReadonlySet<string>>;
 
-  constructor(pattern: string) {
+  /** `policyDelimiters`: every placeholder delimiter of the policy this pattern belongs to (see claimDelimiters). */
+  constructor(pattern: string, policyDelimiters?: ReadonlyMap<string, ReadonlySet<string>>) {
     const problem = lockPatternProblem(pattern);
     if (problem !== null) throw new Error(`lock pattern ${JSON.stringify(pattern)}: ${problem}`);
     this.#head = [];
@@ -37,9 +44,10 @@ export class LockPattern {
     for (const found of pattern.matchAll(PLACEHOLDER)) {
       if (found.index > position) this.#head.push({ text: pattern.slice(position, found.index) });
       position = found.index + found[0].length;
-      this.#head.push({ claim: found[1]!, delimiter: pattern[position] });
+      this.#head.push({ claim: found[1]! });
     }
     this.#tail = new Glob(pattern.slice(position));
+    this.#forbidden = policyDelimiters ?? claimDelimiters([pattern]);
   }
 
   /** Whether the caller's claims give every placeholder a value that may be inserted, so the pattern can match some name. */
@@ -59,12 +67,27 @@ export class LockPattern {
         head += part.text;
         continue;
       }
-      const value = insertableValue(claims[part.claim], part.delimiter);
+      const value = insertableValue(claims[part.claim], this.#forbidden.get(part.claim));
       if (value === null) return null;
       head += value;
     }
     return head;
   }
+}
+
+/** Per claim, the delimiters that follow its placeholders anywhere in `patterns`. */
+export function claimDelimiters(patterns: string[]): Map<string, Set<string>> {
+  const delimiters = new Map<string, Set<string>>();
+  for (const pattern of patterns) {
+    for (const found of pattern.matchAll(PLACEHOLDER)) {
+      const claim = found[1]!;
+      const next = pattern[found.index + found[0].length];
+      const forClaim = delimiters.get(claim) ?? new Set<string>();
+      if (next !== undefined) forClaim.add(next);
+      delimiters.set(claim, forClaim);
+    }
+  }
+  return delimiters;
 }
 
 /** Why a pattern breaks the placeholder rule (see LockPattern), or null when it keeps it. */
@@ -93,8 +116,6 @@ interface Literal {
 
 interface Placeholder {
   claim: string;
-  /** The character after the placeholder, which its value must not contain; undefined at the end. */
-  delimiter: string | undefined;
 }
 
 const PLACEHOLDER = /\$\{([A-Za-z0-9_.:-]+)\}/g;
@@ -103,10 +124,10 @@ const DELIMITERS = ["-", "."];
 const LOCK_NAME_CHARACTERS = /^[a-z0-9.-]+$/;
 const LOCK_NAME_MAX_LENGTH = 253;
 
-function insertableValue(value: unknown, delimiter: string | undefined): string | null {
+function insertableValue(value: unknown, forbidden: ReadonlySet<string> | undefined): string | null {
   if (typeof value !== "string" && typeof value !== "number" && typeof value !== "boolean") return null;
   const text = String(value);
   if (text.length === 0 || text.length > LOCK_NAME_MAX_LENGTH || !LOCK_NAME_CHARACTERS.test(text)) return null;
-  if (delimiter !== undefined && text.includes(delimiter)) return null;
+  for (const delimiter of forbidden ?? []) if (text.includes(delimiter)) return null;
   return text;
 }

@@ -1,7 +1,7 @@
 import type { Action, PolicyRule } from "../config/schema.ts";
 import type { Caller } from "./caller.ts";
 import { Glob } from "./glob.ts";
-import { LockPattern } from "./lock-pattern.ts";
+import { claimDelimiters, LockPattern } from "./lock-pattern.ts";
 
 interface CompiledRule {
   description?: string;
@@ -19,11 +19,14 @@ export class Policy {
   readonly #rules: CompiledRule[];
 
   constructor(rules: PolicyRule[]) {
+    // Shares of different patterns must not overlap either: a claim's value may contain none of
+    // the delimiters its placeholders have anywhere in the policy.
+    const delimiters = claimDelimiters(rules.flatMap((rule) => rule.locks));
     this.#rules = rules.map((rule) => ({
       description: rule.description,
       match: Object.entries(rule.match).map(([claim, value]) => [claim, (Array.isArray(value) ? value : [value]).map((pattern) => new Glob(pattern))]),
       actions: new Set(rule.actions),
-      locks: rule.locks.map((pattern) => new LockPattern(pattern)),
+      locks: rule.locks.map((pattern) => new LockPattern(pattern, delimiters)),
     }));
   }
 

@@ -65,6 +65,21 @@ describe("a policy", () => {
     }
   });
 
+  it("keeps shares apart across patterns too: a value may contain no delimiter its claim has anywhere in the policy", () => {
+    const shared = policyOf(
+      { match: { sub: "user:*" }, actions: ["acquire"], locks: ["home-${uid}"] },
+      { match: { sub: "user:*" }, actions: ["acquire"], locks: ["home-${uid}-*"] },
+      { match: { sub: "svc:*" }, actions: ["acquire"], locks: ["${name}.*", "${name}-*"] },
+    );
+    const alice = caller({ sub: "user:alice", uid: "alice" });
+    expect(shared.allows(alice, "acquire", "home-alice")).toBe(true);
+    expect(shared.allows(alice, "acquire", "home-alice-x")).toBe(true);
+    // uid alice-x alone would own home-alice-x through the first pattern, which alice owns through the second.
+    expect(shared.allows(caller({ sub: "user:ax", uid: "alice-x" }), "acquire", "home-alice-x")).toBe(false);
+    expect(shared.allows(caller({ sub: "svc:a", name: "a" }), "acquire", "a.b-c")).toBe(true);
+    expect(shared.allows(caller({ sub: "svc:ab", name: "a.b" }), "acquire", "a.b-c")).toBe(false);
+  });
+
   it("refuses to be built from a lock pattern that breaks the placeholder rule", () => {
     const rule: PolicyRule = { match: {}, actions: ["read"], locks: ["ci-${team}*"] };
     expect(() => new Policy([rule])).toThrow("${team} must be followed by '-', '.' or the end of the pattern");

@@ -86,7 +86,7 @@ const TARGETS = {
 const LATENCY_LEGEND: Array<[string, string]> = [
   ["direct-cg-kc", "direct client-go-style loop with client-node built from the gateway's kubeconfig file (`loadFromFile` + `makeApiClient`); acquire GET+PUT, renew GET+PUT, release GET+PUT"],
   ["direct-cg-ka", "the same loop with client-node given no TLS options of its own (CA trusted process-wide), so it uses the shared keep-alive fetch dispatcher"],
-  ["direct-same-kc", "exactly the gateway's Kubernetes requests (acquire GET+PUT, renew 1 PATCH, release 1 PATCH) through the gateway's own Lease adapter and its Node kubeconfig transport, in the benchmark process"],
+  ["direct-same-kc", "exactly the gateway's Kubernetes requests (acquire GET + a revision-tested PATCH, renew 1 PATCH, release 1 PATCH) through the gateway's own Lease adapter and its Node kubeconfig transport, in the benchmark process"],
   ["direct-same-fetch", "the same requests through the gateway's fetch transport (used on Workers and by Node with `kubernetes.server`)"],
   ["gw-node-kc", "the gateway on Node, `kubernetes.kubeconfig` (the transport `inCluster` and kubeconfig deployments use)"],
   ["gw-node-fetch", "the gateway on Node, `kubernetes.server` + bearer token (fetch transport)"],
@@ -306,7 +306,7 @@ export function renderReport(r: BenchResults): string {
   out.push("");
   out.push(
     `One caller, one operation at a time, ${p.latencyRounds} rounds; each round runs one acquire → renew → release cycle on every target, in an order rotated each round, ` +
-      "so background load falls on all targets alike. Acquire always finds an existing free Lease (GET then PUT). Gateways talk straight to the apiserver (no proxy); " +
+      "so background load falls on all targets alike. Acquire always finds an existing free Lease (GET, then a PATCH that tests the revision). Gateways talk straight to the apiserver (no proxy); " +
       "the benchmark client reaches them over loopback HTTP with keep-alive and one cached JWT, which every request carries and the gateway verifies (RS256). Times in ms.",
   );
   out.push("");
@@ -556,7 +556,7 @@ const NOTES = `## Explanatory notes (written by hand from development runs, not 
 
 These notes explain what the development runs of this suite showed: quick runs and one full run on the 2-vCPU machine described above, while other test suites were running on it at the same time (load average 5–10). The figures quoted here come from those runs, not from the tables above; where a later run disagrees, the tables are right and these notes need updating.
 
-**Request counts (targets met).** The gateway needs 2 apiserver requests per acquire (GET, then a conditional PUT; 3 the first time a name is used, which is created free first so its first fencing token is above any earlier Lease of that name) and exactly 1 per renew and release: one JSON Patch whose \`test\` operations check the grant itself, so no read is needed first. A client-go-style loop needs 2 for each of the three operations because it must read the resourceVersion before every conditional write; a refused acquire costs one GET on both sides. (client-go's leader election has a fast path that skips the GET when the current leader renews an unexpired lease, writing over the object it cached from its previous write; the stateless loop measured here always reads first.)
+**Request counts (targets met).** The gateway needs 2 apiserver requests per acquire (GET, then a PATCH conditioned on the revision read; 3 the first time a name is used, which is created free first so its first fencing token is above any earlier Lease of that name) and exactly 1 per renew and release: one JSON Patch whose \`test\` operations check the grant itself, so no read is needed first. A client-go-style loop needs 2 for each of the three operations because it must read the resourceVersion before every conditional write; a refused acquire costs one GET on both sides. (client-go's leader election has a fast path that skips the GET when the current leader renews an unexpired lease, writing over the object it cached from its previous write; the stateless loop measured here always reads first.)
 
 **Gateway-added latency (target missed).** In development runs the gateway added about 4–6 ms at p50 over a direct caller making the same Kubernetes requests, on both Node transports and in workerd. Three things add up:
 

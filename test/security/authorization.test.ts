@@ -257,7 +257,7 @@ describe("force release", () => {
     const res = await call("DELETE", "/locks/team-a-ended", jwt.ops);
     expect(res.status, JSON.stringify(res.body)).toBe(200);
     expect(res.body).toEqual({ released: true });
-    expect(proxy.counts()).toEqual({ GET: 1, PUT: 1 });
+    expect(proxy.counts()).toEqual({ GET: 1, PATCH: 1 });
 
     const after = await lease("team-a-ended");
     expect(after.spec.holderIdentity).toBeUndefined();

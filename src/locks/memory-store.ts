@@ -62,7 +62,9 @@ export class MemoryStore implements LockStore {
     if (signal.aborted || this.#locks.get(name)?.resourceVersion !== resourceVersion) return;
     await new Promise<void>((resolve) => {
       const wake = () => {
-        this.#watchers.get(name)?.delete(wake);
+        const watchers = this.#watchers.get(name);
+        watchers?.delete(wake);
+        if (watchers?.size === 0) this.#watchers.delete(name);
         signal.removeEventListener("abort", wake);
         resolve();
       };

@@ -1,6 +1,6 @@
 import { holderIdentityOf } from "../locks/holder-identity.ts";
 import type { GrantClaim, HeldChange } from "../locks/lock-store.ts";
-import type { GrantRecord, LockRecord } from "../locks/lock-record.ts";
+import { DECIMAL_REVISION, type GrantRecord, type LockRecord } from "../locks/lock-record.ts";
 
 /**
  * How a lock is written into a coordination.k8s.io/v1 Lease. The standard LeaseSpec fields carry
@@ -109,7 +109,7 @@ function grantOf(annotations: Record<string, string>): GrantRecord | undefined {
   const subject = annotations[A.subject];
   const verifier = annotations[A.verifier];
   const fencingToken = annotations[A.fencingToken];
-  if (!subject || !verifier || !fencingToken || !/^[0-9]{1,20}$/.test(fencingToken)) return undefined;
+  if (!subject || !verifier || !fencingToken || !DECIMAL_REVISION.test(fencingToken)) return undefined;
   return {
     subject,
     issuer: annotations[A.issuer],

@@ -32,6 +32,9 @@ export interface GrantRecord {
   metadata: Record<string, string>;
 }
 
+/** A fencing token, and a storage revision it is made from: an unsigned decimal integer. */
+export const DECIMAL_REVISION = /^[0-9]{1,20}$/;
+
 /** A record together with the revision it was read at or written as. */
 export interface Versioned {
   record: LockRecord;

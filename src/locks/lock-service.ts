@@ -2,7 +2,7 @@ import type { Clock } from "./clock.ts";
 import { LockError, type HeldBy } from "./lock-errors.ts";
 import { holderIdentityOf } from "./holder-identity.ts";
 import type { ListCursors } from "./list-cursor.ts";
-import { expiresAt, type LockRecord, type Versioned } from "./lock-record.ts";
+import { DECIMAL_REVISION, expiresAt, type LockRecord, type Versioned } from "./lock-record.ts";
 import { type GrantClaim, isStoreError, type LockStore, StoreError } from "./lock-store.ts";
 import { type GrantToken, randomSecret, type TokenKeys, verifierOf } from "./lock-token.ts";
 
@@ -424,7 +424,7 @@ export class LockService {
  * least this, and every later grant replaces a revision at least as high as that write's.
  */
 export function nextFencingToken(resourceVersion: string): string {
-  if (!/^[0-9]{1,20}$/.test(resourceVersion)) {
+  if (!DECIMAL_REVISION.test(resourceVersion)) {
     throw new LockError("backend_invalid", `storage revision ${JSON.stringify(resourceVersion.slice(0, 40))} is not an unsigned integer; fencing tokens need comparable revisions`);
   }
   return (BigInt(resourceVersion) + 1n).toString();

@@ -97,6 +97,11 @@ export const configSchema = z
      * proxies and of Workers, so a waiting request is never cut; longer waits are a series of them.
      */
     maxWaitSeconds: z.number().int().min(0).max(300).default(50),
+    /**
+     * How long a waiter keeps its place in a lock's queue after a waiting request ended: it must
+     * call again within this time. A waiter that stopped calling drops out of line after it.
+     */
+    queueTicketTtlSeconds: z.number().int().min(2).max(300).default(15),
     skewAllowanceSeconds: seconds(60).default(2),
     issuers: z.array(issuerSchema).min(1),
     policy: z.array(policyRuleSchema).default([]),

@@ -102,6 +102,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
         cursors: deps.cursors,
         namespace: deps.config.namespace,
         skewAllowanceSeconds: deps.config.skewAllowanceSeconds,
+        ticketTtlSeconds: deps.config.queueTicketTtlSeconds,
       }),
     );
     try {

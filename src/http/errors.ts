@@ -35,6 +35,8 @@ export function errorResponse(err: unknown, c: Context, log: Logger): Response {
         holderIdentity: held.holderIdentity,
         expiresAt: held.expiresAt?.toISOString(),
       }),
+      // Where the caller stands in line; `ticket` (a waiter's own, secret) keeps its place.
+      ...(err.queue && { waiters: err.queue.waiters, position: err.queue.position, ticket: err.queue.ticket }),
       ...(err.reason === "invalid_cursor" && { errors: [{ path: "query.continue", message: err.message }] }),
     });
   }

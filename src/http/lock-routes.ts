@@ -1,5 +1,6 @@
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
 import type { Context } from "hono";
+import { HTTPException } from "hono/http-exception";
 import type { Action } from "../config/schema.ts";
 import { AuthError } from "../auth/caller.ts";
 import { LockError } from "../locks/lock-errors.ts";
@@ -11,6 +12,8 @@ import {
   ListQuery,
   LockListSchema,
   LockNameParam,
+  LeaveBody,
+  LeftSchema,
   LockStateSchema,
   ProblemSchema,
   ReleaseBody,
@@ -31,6 +34,16 @@ const acquireRoute = createRoute({
   security,
   request: { params: LockNameParam, headers: IdempotencyHeader, body: { ...json(AcquireBody), required: false } },
   responses: { 200: { description: "Granted", ...json(GrantSchema) }, ...problems(400, 401, 403, 409, 502, 503) },
+});
+
+const leaveRoute = createRoute({
+  method: "post",
+  path: "/locks/{name}/leave",
+  summary: "Give up a place in the lock's line",
+  description: "Names the place by the `ticket` of the last 409, or by the Idempotency-Key the waiting requests carried. The next in line is granted at once if the lock is free.",
+  security,
+  request: { params: LockNameParam, headers: IdempotencyHeader, body: { ...json(LeaveBody), required: false } },
+  responses: { 200: { description: "Left, or had no place", ...json(LeftSchema) }, ...problems(400, 401, 403, 502, 503) },
 });
 
 const renewRoute = createRoute({
@@ -100,11 +113,24 @@ export function registerLockRoutes(app: OpenAPIHono<AppEnv>, deps: AppDeps): voi
       metadata: body.metadata ?? {},
       idempotencyKey: c.req.valid("header")["idempotency-key"],
       waitMs: Math.min(body.waitSeconds ?? 0, config.maxWaitSeconds) * 1000,
+      ticket: body.ticket,
       // A caller that hangs up stops waiting.
       signal: c.req.raw.signal,
     });
     c.header("fencing-token", grant.fencingToken);
     return c.json(grantBody(grant, ns), 200);
+  });
+
+  app.openapi(leaveRoute, async (c) => {
+    const { name } = c.req.valid("param");
+    authorize(c, "acquire", name);
+    const caller = c.get("caller");
+    const ticket = (c.req.valid("json") ?? {}).ticket;
+    const idempotencyKey = c.req.valid("header")["idempotency-key"];
+    if (ticket === undefined && idempotencyKey === undefined) {
+      throw new HTTPException(400, { message: "name the place to give up: a `ticket` in the body, or the waiting requests' Idempotency-Key" });
+    }
+    return c.json(await c.get("locks").leave({ name, subject: caller.subject, issuer: caller.issuer, ticket, idempotencyKey }), 200);
   });
 
   app.openapi(renewRoute, async (c) => {

@@ -2,6 +2,7 @@ import { z } from "@hono/zod-openapi";
 import { lockNameProblem } from "../locks/lock-name.ts";
 import { unprintableTextProblem } from "../encoding/printable-text.ts";
 import { isLockTokenShaped, LOCK_TOKEN_MAX_LENGTH } from "../locks/lock-token-format.ts";
+import { TICKET_PATTERN } from "../locks/queue-ticket.ts";
 
 const METADATA_MAX_BYTES = 4096;
 
@@ -17,6 +18,10 @@ export const LockNameParam = z.object({
       description: "A Kubernetes Lease name (DNS-1123 subdomain): lower-case letters, digits, '-' and '.', at most 253 characters.",
       example: "deploy-prod",
     }),
+});
+
+const queueTicket = z.string().regex(TICKET_PATTERN, "is not a queue ticket this API issued").openapi({
+  description: "The `ticket` of a previous 409 after a wait: it keeps the caller's place in line. Secret; only its caller can use it.",
 });
 
 const lockToken = z
@@ -48,11 +53,15 @@ export const AcquireBody = z
     ttlSeconds: ttlSeconds.optional(),
     waitSeconds: z.number().int().min(0).optional().openapi({
       description:
-        "Wait up to this long for a held lock: the request stays open and is answered 200 the moment the lock is granted to it " +
-        "(a release wakes it at once), or 409 `lock_held` with `Retry-After: 0` when the wait ends (call again to go on waiting). " +
-        "Capped by the gateway's `maxWaitSeconds` (50 by default); 0 or absent answers at once.",
+        "Wait up to this long, in line: the caller takes a place in the lock's queue (first come, first served, across all " +
+        "gateway replicas) and the request stays open until the lock is granted to it (200; a release wakes the first in line " +
+        "at once) or the wait ends: 409 `lock_held` with the caller's `position`, the number of `waiters`, its `ticket` and " +
+        "`Retry-After: 0`. Call again within `queueTicketTtlSeconds` (15 by default) with that `ticket` (or the same " +
+        "Idempotency-Key) to keep the place; a waiter that stops calling drops out of line. Capped by the gateway's " +
+        "`maxWaitSeconds` (50 by default); 0 or absent answers at once, and then a lock others wait for is not free.",
       example: 30,
     }),
+    ticket: queueTicket.optional(),
     metadata: z
       .record(
         // Stricter than the printable-text rule, which it implies.
@@ -68,6 +77,9 @@ export const AcquireBody = z
   })
   .strict()
   .openapi("AcquireRequest");
+
+export const LeaveBody = z.object({ ticket: queueTicket.optional() }).strict().openapi("LeaveRequest");
+export const LeftSchema = z.object({ left: z.boolean().openapi({ description: "False when the caller had no place in line (any more)." }) }).openapi("Left");
 
 export const RenewBody = z.object({ token: lockToken, ttlSeconds: ttlSeconds.optional() }).strict().openapi("RenewRequest");
 export const ReleaseBody = z.object({ token: lockToken }).strict().openapi("ReleaseRequest");
@@ -135,6 +147,20 @@ export const LockStateSchema = z
     transitions: z.number().int(),
     metadata: z.record(z.string(), z.string()),
     forcedRelease: z.object({ by: z.string(), issuer: z.string().optional(), at: date }).optional(),
+    waiters: z.number().int().openapi({ description: "How many callers wait in line." }),
+    queue: z
+      .array(
+        z.object({
+          position: z.number().int().openapi({ description: "1 is next." }),
+          holderIdentity: z.string(),
+          holder: z.string().optional(),
+          subject: z.string(),
+          issuer: z.string().optional(),
+          waitingSince: date,
+          expiresAt: date.openapi({ description: "When this waiter drops out of line unless it calls again." }),
+        }),
+      )
+      .openapi({ description: "The line, first in line first." }),
   })
   .openapi("LockState");
 

@@ -40,5 +40,15 @@ export function stateBody(state: LockState, namespace: string) {
       issuer: state.forcedRelease.issuer,
       at: state.forcedRelease.at.toISOString(),
     },
+    waiters: state.queue.length,
+    queue: state.queue.map((waiter) => ({
+      position: waiter.position,
+      holderIdentity: waiter.holderIdentity,
+      holder: waiter.holder,
+      subject: waiter.subject,
+      issuer: waiter.issuer,
+      waitingSince: waiter.waitingSince.toISOString(),
+      expiresAt: waiter.expiresAt.toISOString(),
+    })),
   };
 }

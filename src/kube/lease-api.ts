@@ -11,12 +11,14 @@ export interface LeaseApi {
   replaceNamespacedLease(param: { name: string; namespace: string; body: LeaseObject }): Promise<LeaseObject>;
   /** client-node sends `application/json-patch+json`, the first media type the operation declares. */
   patchNamespacedLease(param: { name: string; namespace: string; body: unknown }): Promise<LeaseObject>;
+  /** With `preconditions.resourceVersion`, deletes only an unchanged Lease (409 otherwise). */
+  deleteNamespacedLease(param: { name: string; namespace: string; body?: { preconditions?: { resourceVersion?: string } } }): Promise<unknown>;
   listNamespacedLease(param: {
     namespace: string;
     labelSelector?: string;
     limit?: number;
     _continue?: string;
-  }): Promise<{ items: LeaseObject[]; metadata?: { _continue?: string } }>;
+  }): Promise<{ items: LeaseObject[]; metadata?: { _continue?: string; resourceVersion?: string } }>;
   /**
    * One watch request on one Lease, from `resourceVersion` on, until the first sign that it may
    * have changed (see LeaseWatchEnd). Rejects, like the other calls, only when the apiserver could

@@ -20,6 +20,8 @@ const A = {
   forcedBy: "leasegate.io/forced-release-by",
   forcedByIssuer: "leasegate.io/forced-release-issuer",
   forcedAt: "leasegate.io/forced-release-at",
+  queueMark: "leasegate.io/queue",
+  grantedTicket: "leasegate.io/granted-ticket",
 } as const;
 
 /** Annotations that describe a grant and go away with it. */
@@ -65,6 +67,8 @@ export function toLease(name: string, record: LockRecord): LeaseObject {
     if (record.forcedRelease.issuer !== undefined) annotations[A.forcedByIssuer] = record.forcedRelease.issuer;
     annotations[A.forcedAt] = microTime(record.forcedRelease.at);
   }
+  if (record.queueMark !== undefined) annotations[A.queueMark] = record.queueMark;
+  if (record.grantedTicket !== undefined) annotations[A.grantedTicket] = record.grantedTicket;
   return {
     apiVersion: "coordination.k8s.io/v1",
     kind: "Lease",
@@ -102,6 +106,8 @@ export function fromLease(lease: LeaseObject): LockRecord {
   const forcedBy = annotations[A.forcedBy];
   const forcedAt = optionalDate(annotations[A.forcedAt]);
   if (forcedBy && forcedAt) record.forcedRelease = { by: forcedBy, issuer: annotations[A.forcedByIssuer], at: forcedAt };
+  if (annotations[A.queueMark] !== undefined) record.queueMark = annotations[A.queueMark];
+  if (annotations[A.grantedTicket] !== undefined) record.grantedTicket = annotations[A.grantedTicket];
   return record;
 }
 
@@ -137,7 +143,7 @@ export function replacePatch(name: string, record: LockRecord, resourceVersion: 
   ];
 }
 
-type JsonPatchOp =
+export type JsonPatchOp =
   | { op: "test" | "add" | "replace"; path: string; value: unknown }
   | { op: "remove"; path: string };
 
@@ -170,11 +176,11 @@ export function heldChangePatch(claim: GrantClaim, change: HeldChange): JsonPatc
   return ops;
 }
 
-function labelPath(key: string): string {
+export function labelPath(key: string): string {
   return `/metadata/labels/${escapePointer(key)}`;
 }
 
-function annotationPath(key: string): string {
+export function annotationPath(key: string): string {
   return `/metadata/annotations/${escapePointer(key)}`;
 }
 
@@ -188,7 +194,7 @@ export function microTime(date: Date): string {
   return date.toISOString().replace(/\.(\d{3})Z$/, ".$1000Z");
 }
 
-function optionalDate(value: string | Date | undefined): Date | undefined {
+export function optionalDate(value: string | Date | undefined): Date | undefined {
   if (value === undefined || value === null || value === "") return undefined;
   const date = value instanceof Date ? value : new Date(value);
   return Number.isNaN(date.getTime()) ? undefined : date;

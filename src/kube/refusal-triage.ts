@@ -109,6 +109,7 @@ export function triageRefusals(api: LeaseApi, readiness: ReadinessCheck, options
     createNamespacedLease: (param) => send("create", param.namespace, () => api.createNamespacedLease(param)),
     replaceNamespacedLease: (param) => send("update", param.namespace, () => api.replaceNamespacedLease(param)),
     patchNamespacedLease: (param) => send("patch", param.namespace, () => api.patchNamespacedLease(param)),
+    deleteNamespacedLease: (param) => send("delete", param.namespace, () => api.deleteNamespacedLease(param)),
     listNamespacedLease: (param) => send("list", param.namespace, () => api.listNamespacedLease(param)),
     watchLease: (param) => send("watch", param.namespace, () => api.watchLease(param)),
   };

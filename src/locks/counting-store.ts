@@ -15,6 +15,11 @@ export function countingStore(store: LockStore): { store: LockStore; count: () =
       updateHeld: counted(store.updateHeld.bind(store)),
       list: counted(store.list.bind(store)),
       waitForChange: counted(store.waitForChange.bind(store)),
+      listTickets: counted(store.listTickets.bind(store)),
+      createTicket: counted(store.createTicket.bind(store)),
+      renewTicket: counted(store.renewTicket.bind(store)),
+      deleteTicket: counted(store.deleteTicket.bind(store)),
+      waitForTicketChange: counted(store.waitForTicketChange.bind(store)),
     },
     count: () => calls,
   };

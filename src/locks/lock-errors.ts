@@ -23,20 +23,31 @@ export interface HeldBy {
   expiresAt?: Date;
 }
 
+/** Where a refused caller stands in the lock's line. */
+export interface QueueStanding {
+  /** Live tickets in line. */
+  waiters: number;
+  /** The caller's own place (1 = next) and the ticket that keeps it; only for a caller that waited. */
+  position?: number;
+  ticket?: string;
+}
+
 export class LockError extends Error {
   readonly reason: LockFailure;
   readonly heldBy?: HeldBy;
+  readonly queue?: QueueStanding;
   /** Seconds after which a retry may succeed, when that is known. */
   readonly retryAfterSeconds?: number;
   constructor(
     reason: LockFailure,
     message: string,
-    extra?: { heldBy?: HeldBy; retryAfterSeconds?: number; cause?: unknown },
+    extra?: { heldBy?: HeldBy; retryAfterSeconds?: number; queue?: QueueStanding; cause?: unknown },
   ) {
     super(message, { cause: extra?.cause });
     this.name = "LockError";
     this.reason = reason;
     this.heldBy = extra?.heldBy;
+    this.queue = extra?.queue;
     this.retryAfterSeconds = extra?.retryAfterSeconds;
   }
 }

@@ -16,6 +16,15 @@ export interface LockRecord {
   transitions: number;
   /** Who last force-released the lock, and when. */
   forcedRelease?: { by: string; issuer?: string; at: Date };
+  /**
+   * Set to a new value by every waiter that joins the lock's queue (after its ticket exists), and
+   * cleared only by a grant that found no ticket at all. While set, the lock is not free for a
+   * caller without a place in line, and since each join changes the lock's revision, a grant
+   * decided on a queue read before that join can no longer be written.
+   */
+  queueMark?: string;
+  /** The ticket the latest grant was made to (see grantedTicketOf); outlives the grant's release. */
+  grantedTicket?: string;
 }
 
 export interface GrantRecord {

@@ -2,8 +2,10 @@ import type { Clock } from "./clock.ts";
 import { LockError, type HeldBy } from "./lock-errors.ts";
 import { holderIdentityOf } from "./holder-identity.ts";
 import type { ListCursors } from "./list-cursor.ts";
+import { grantedTicketOf, type QueueView, queueView } from "./lock-queue.ts";
 import { DECIMAL_REVISION, expiresAt, type LockRecord, type Versioned } from "./lock-record.ts";
 import { type GrantClaim, isStoreError, type LockStore, StoreError } from "./lock-store.ts";
+import { randomTicket, ticketExpiresAt, ticketFromSecret, ticketId, type TicketList, type VersionedTicket } from "./queue-ticket.ts";
 import { type GrantToken, randomSecret, type TokenKeys, verifierOf } from "./lock-token.ts";
 
 export interface LockServiceOptions {
@@ -16,6 +18,11 @@ export interface LockServiceOptions {
   namespace: string;
   /** Extra time a grant stays valid for takeover, to absorb clock differences between gateways. */
   skewAllowanceSeconds: number;
+  /**
+   * How long a waiter keeps its place in a lock's queue after its waiting request ended: it must
+   * ask again within this time, or it drops out of line.
+   */
+  ticketTtlSeconds: number;
   /** Read-decide-write rounds before giving up under write contention. */
   maxAttempts?: number;
 }
@@ -33,7 +40,48 @@ export interface AcquireRequest {
   waitMs?: number;
   /** Ends a wait early (the caller went away). */
   signal?: AbortSignal;
+  /**
+   * The place in line a previous waiting request was given (its `ticket`). Without it, a waiter
+   * with an `idempotencyKey` keeps the place that key names, and any other waiter gets a new one.
+   */
+  ticket?: string;
 }
+
+/** Who is in a lock's line, as `state` shows it. */
+export interface Waiter {
+  position: number;
+  holderIdentity: string;
+  holder?: string;
+  subject: string;
+  issuer?: string;
+  waitingSince: Date;
+  /** When this waiter drops out of line unless it asks again. */
+  expiresAt: Date;
+}
+
+/** The caller's own place in line during one waiting request. */
+interface Place {
+  ticket: string;
+  id: string;
+  /** Its ticket exists and lives at least as long as this request waits. */
+  joined: boolean;
+  /** Its ticket is new (or joined again) and the lock does not say so yet. */
+  unmarked: boolean;
+}
+
+/** Why a decision did not grant: the lock as read, the line, and what to watch for a change. */
+interface Blocked {
+  lock: Versioned;
+  /** Absent when the lock is held and the caller does not wait (the line was not read). */
+  queue?: QueueView;
+  /** What may change first and let the caller in, and until when its state stands at most. */
+  watch: { kind: "lock"; resourceVersion: string } | { kind: "ticket"; entry: VersionedTicket };
+  /** When the state read stops being true by itself (a holder's or a ticket's time runs out). */
+  until: number;
+}
+
+/** At most this many leftover tickets are deleted after one grant, to bound its cost. */
+const MAX_SWEEP = 8;
 
 /** While a wait cannot watch the lock (the backend refuses watches), it reads again this often. */
 const WATCH_FALLBACK_POLL_MS = 1000;
@@ -82,6 +130,8 @@ export interface LockState {
   transitions: number;
   metadata: Record<string, string>;
   forcedRelease?: { by: string; issuer?: string; at: Date };
+  /** The line, first in line first; only the live tickets. */
+  queue: Waiter[];
 }
 
 /** Who force-releases a lock: recorded on it. */
@@ -102,6 +152,7 @@ export class LockService {
   readonly #namespace: string;
   readonly #skewMs: number;
   readonly #maxAttempts: number;
+  readonly #ticketTtlSeconds: number;
 
   constructor(options: LockServiceOptions) {
     this.#store = options.store;
@@ -111,71 +162,117 @@ export class LockService {
     this.#namespace = options.namespace;
     this.#skewMs = options.skewAllowanceSeconds * 1000;
     this.#maxAttempts = options.maxAttempts ?? 5;
+    this.#ticketTtlSeconds = options.ticketTtlSeconds;
   }
 
   /**
-   * Grants the lock, or refuses it while someone holds it. With `waitMs`, a held lock is waited
-   * for: the wait watches the lock and decides again the moment it changes (a release) or its
-   * holder's time runs out, so a waiter is granted within one round trip of the lock coming free.
+   * Grants the lock, or refuses it while someone holds it or others wait in line for it. With
+   * `waitMs`, the caller takes a place in the lock's queue and waits: the first in line watches
+   * the lock and decides again the moment it changes (a release) or its holder's time runs out;
+   * everyone behind watches only the ticket just ahead of it, so a hand-over wakes one waiter, not
+   * all of them. Waiters are granted in arrival order, across gateway replicas.
    */
   async acquire(req: AcquireRequest): Promise<Grant> {
     const secret = req.idempotencyKey
-      ? await this.#tokens.idempotentSecret(this.#lockKey(req.name), `${req.issuer ?? ""}\n${req.subject}`, req.idempotencyKey)
+      ? await this.#tokens.idempotentSecret(this.#lockKey(req.name), callerKey(req), req.idempotencyKey)
       : randomSecret();
     const applicant = { secret, verifier: await verifierOf(secret), holderIdentity: holderIdentityOf(req.subject, req.label) };
     const waitMs = req.waitMs ?? 0;
     const deadline = this.#clock.now().getTime() + waitMs;
+    const place = waitMs > 0 ? await this.#placeOf(req) : undefined;
     let unchanged = { resourceVersion: "", rounds: 0 };
     for (;;) {
-      const outcome = await this.#tryAcquire(req, applicant);
+      const outcome = await this.#tryAcquire(req, applicant, place, deadline);
       if ("granted" in outcome) return outcome.granted;
-      const { record, resourceVersion } = outcome.heldAt;
-      unchanged = { resourceVersion, rounds: resourceVersion === unchanged.resourceVersion ? unchanged.rounds + 1 : 0 };
+      const blocked = outcome.blocked;
+      const watched = blocked.watch.kind === "lock" ? blocked.watch.resourceVersion : `${blocked.watch.entry.ticket.id}@${blocked.watch.entry.resourceVersion}`;
+      unchanged = { resourceVersion: watched, rounds: watched === unchanged.resourceVersion ? unchanged.rounds + 1 : 0 };
       // Checked after every await: a caller that hung up must never be granted a lock nobody receives.
-      const stillWaiting = () => {
+      const stillWaiting = async () => {
         const now = this.#clock.now();
-        if (now.getTime() >= deadline || req.signal?.aborted) throw this.#heldError(record, now, waitMs > 0);
+        if (now.getTime() >= deadline || req.signal?.aborted) throw await this.#endWait(req, blocked, place, now);
         return deadline - now.getTime();
       };
-      let remaining = stillWaiting();
+      let remaining = await stillWaiting();
       if (unchanged.rounds > 0) {
         const backoff = Math.min(MIN_WAIT_ROUND_MS * 2 ** (unchanged.rounds - 1), MAX_UNCHANGED_BACKOFF_MS);
         await this.#clock.sleep(Math.min(backoff, remaining), req.signal);
-        remaining = stillWaiting();
+        remaining = await stillWaiting();
       }
-      const holderTimeLeft = expiresAt(record)!.getTime() + this.#skewMs - this.#clock.now().getTime() + 1;
-      await this.#waitForChange(req.name, resourceVersion, Math.min(remaining, holderTimeLeft), req.signal);
+      const stateLeft = blocked.until - this.#clock.now().getTime() + 1;
+      await this.#waitForChange(req.name, blocked.watch, Math.min(remaining, stateLeft), req.signal);
       // A wait that ran out decides once more (the lock may have come free at the last moment).
-      if (req.signal?.aborted) throw this.#heldError(record, this.#clock.now(), true);
+      if (req.signal?.aborted) throw await this.#endWait(req, blocked, place, this.#clock.now());
     }
   }
 
-  /** One decision: the grant, or the live hold (and its revision) that refused it. */
+  /** Leaves the lock's line: the place the ticket (or the Idempotency-Key) names is given up. */
+  async leave(req: { name: string; subject: string; issuer?: string; ticket?: string; idempotencyKey?: string }): Promise<{ left: boolean }> {
+    const place = await this.#placeOf(req);
+    try {
+      await this.#store.deleteTicket(req.name, place.id);
+      return { left: true };
+    } catch (err) {
+      if (isStoreError(err, "not_found")) return { left: false };
+      throw translate(err);
+    }
+  }
+
+  /**
+   * One decision: the grant, or what blocks it. A lock whose line is empty (no queue mark) is
+   * decided on the lock alone, as a lock without waiters always was; otherwise the line is read
+   * and only the first in line may take the lock when it is free.
+   */
   async #tryAcquire(
     req: AcquireRequest,
     applicant: { secret: string; verifier: string; holderIdentity: string },
-  ): Promise<{ granted: Grant } | { heldAt: Versioned }> {
-    const { secret, verifier, holderIdentity } = applicant;
+    place: Place | undefined,
+    deadline: number,
+  ): Promise<{ granted: Grant } | { blocked: Blocked }> {
+    const { secret, verifier } = applicant;
     for (let attempt = 1; attempt <= this.#maxAttempts; attempt++) {
       // 1. Read the lock and the revision every decision below is based on. A lock that never
       //    existed is first created free: its revision is then a floor above every revision of
       //    any earlier Lease of this name, which the fencing token must exceed.
-      const current = (await this.#read(req.name)) ?? (await this.#createFree(req.name, req.ttlSeconds));
+      let current = (await this.#read(req.name)) ?? (await this.#createFree(req.name, req.ttlSeconds));
       if (!current) continue;
       const now = this.#clock.now();
+      const live = this.#isLive(current.record, now);
 
       // 2. A live hold is kept, whoever holds it (any Lease client), unless it is this very
       //    acquisition being retried.
-      if (this.#isLive(current.record, now)) {
-        if (current.record.grant?.verifier === verifier) return { granted: await this.#grant(req.name, current.record, secret, true) };
-        return { heldAt: current };
+      if (live && current.record.grant?.verifier === verifier) {
+        if (place?.joined) await this.#sweep(req.name, [], place.id);
+        return { granted: await this.#grant(req.name, current.record, secret, true) };
+      }
+      if (live && !place) return { blocked: { lock: current, watch: { kind: "lock", resourceVersion: current.resourceVersion }, until: this.#holdEnd(current.record) } };
+
+      // 3. The line, when there is one or the caller joins it.
+      let queue: QueueView | undefined;
+      let tickets: TicketList | undefined;
+      if (current.record.queueMark !== undefined || place) {
+        tickets = await this.#listTickets(req.name);
+        queue = queueView(tickets, current.record, now, this.#skewMs, place?.id);
+        if (place && (!place.joined || place.unmarked)) {
+          const marked = await this.#join(req, place, current, tickets, queue, now, deadline);
+          if (marked === "retry") continue;
+          // The mark was written at the revision read, so the lock is now exactly that plus the mark.
+          current = marked;
+          queue = queueView(tickets, current.record, now, this.#skewMs, place.id);
+        }
       }
 
-      // 3. Free or expired: build the new grant on top of what was read. Its fencing token is
-      //    fixed now and written by the granting write itself: one more than the revision that
-      //    write replaces, so above every earlier grant's and never later rewritten.
+      // 4. Who may take the lock: nobody while it is held; when it is free, whoever is first in line.
+      const ahead = queue ? (place ? queue.ownIndex : queue.waiting.length) : 0;
+      if (live || ahead !== 0) return { blocked: this.#blocked(current, queue!, ahead) };
+
+      // 5. Build the new grant on top of what was read. Its fencing token is fixed now and written
+      //    by the granting write itself: one more than the revision that write replaces, so above
+      //    every earlier grant's and never later rewritten.
+      const own = place && queue ? queue.waiting[queue.ownIndex] : undefined;
+      const othersKnown = (tickets?.tickets ?? []).some((entry) => entry.ticket.id !== place?.id);
       const record: LockRecord = {
-        holderIdentity,
+        holderIdentity: applicant.holderIdentity,
         grant: {
           subject: req.subject,
           issuer: req.issuer,
@@ -188,17 +285,23 @@ export class LockService {
         acquiredAt: now,
         renewedAt: now,
         transitions: current.record.acquiredAt ? current.record.transitions + 1 : current.record.transitions,
+        forcedRelease: current.record.forcedRelease,
+        // The mark goes only with the last ticket: a join after this read changes the lock's
+        // revision, and then this write is refused and decided again.
+        queueMark: othersKnown ? current.record.queueMark : undefined,
+        grantedTicket: own ? grantedTicketOf(own.ticket) : current.record.grantedTicket,
       };
 
-      // 4. Write conditionally; losing a race means reading again and deciding again.
+      // 6. Write conditionally; losing a race means reading again and deciding again.
       try {
         await this.#store.replace(req.name, record, current.resourceVersion);
+        if (place || queue) await this.#sweep(req.name, queue?.stale ?? [], place?.id);
         return { granted: await this.#grant(req.name, record, secret, false) };
       } catch (err) {
         // A lock deleted since it was read is decided again from scratch (created free first).
         if (isStoreError(err, "conflict") || isStoreError(err, "not_found")) continue;
         if (isStoreError(err, "unknown_outcome")) {
-          // 5. The write may have landed: only the stored grant can tell.
+          // 7. The write may have landed: only the stored grant can tell.
           const landed = await this.#read(req.name);
           if (landed && sameGrant(landed.record, record)) return { granted: await this.#grant(req.name, landed.record, secret, false) };
           continue;
@@ -210,19 +313,134 @@ export class LockService {
   }
 
   /**
-   * Sleeps until the lock changes after `resourceVersion`, `ms` pass, or `signal` aborts. A store
-   * that cannot watch right now is read again every WATCH_FALLBACK_POLL_MS instead: the wait goes
-   * on, and reading reports a backend that is really down.
+   * Makes sure the caller has a live place in line for as long as this request waits, plus the
+   * ticket TTL. A new (or lapsed) place is at the back, and the lock is then marked so that no
+   * decision made on a line read before it can be written. Adds the ticket to `tickets` and
+   * returns the lock as it is now, or "retry" when the lock or the ticket changed meanwhile.
    */
-  async #waitForChange(name: string, resourceVersion: string, ms: number, signal: AbortSignal | undefined): Promise<void> {
+  async #join(req: AcquireRequest, place: Place, current: Versioned, tickets: TicketList, queue: QueueView, now: Date, deadline: number): Promise<Versioned | "retry"> {
+    const ttlSeconds = Math.ceil(Math.max(0, deadline - now.getTime()) / 1000) + this.#ticketTtlSeconds;
+    const order = nextFencingToken(tickets.revision);
+    const existing = tickets.tickets.find((entry) => entry.ticket.id === place.id);
+    try {
+      if (place.joined) {
+        // Made earlier in this request; only the mark is missing.
+      } else if (existing) {
+        const rejoin = queue.ownIndex >= 0 ? undefined : { order, joinedAt: now };
+        const resourceVersion = await this.#store.renewTicket(req.name, place.id, { renewedAt: now, ttlSeconds, rejoin });
+        const renewed = { ...existing.ticket, renewedAt: now, ttlSeconds, ...rejoin };
+        tickets.tickets = tickets.tickets.map((entry) => (entry === existing ? { ticket: renewed, resourceVersion } : entry));
+        place.joined = true;
+        place.unmarked = rejoin !== undefined;
+      } else {
+        const ticket = {
+          lock: req.name,
+          id: place.id,
+          holderIdentity: holderIdentityOf(req.subject, req.label),
+          subject: req.subject,
+          issuer: req.issuer,
+          label: req.label,
+          order,
+          joinedAt: now,
+          renewedAt: now,
+          ttlSeconds,
+        };
+        const resourceVersion = await this.#store.createTicket(ticket);
+        tickets.tickets.push({ ticket, resourceVersion });
+        place.joined = true;
+        place.unmarked = true;
+      }
+    } catch (err) {
+      // Deleted or created under our feet (a sweep, a parallel request with the same place): decide again.
+      if (isStoreError(err, "not_found") || isStoreError(err, "already_exists")) return "retry";
+      throw translate(err);
+    }
+    if (!place.unmarked) return current;
+    // Unique per join, so that the write always changes the lock's revision.
+    const record = { ...current.record, queueMark: `${order}-${place.id}` };
+    try {
+      const marked = { record, resourceVersion: await this.#store.replace(req.name, record, current.resourceVersion) };
+      place.unmarked = false;
+      return marked;
+    } catch (err) {
+      if (isStoreError(err, "conflict") || isStoreError(err, "not_found") || isStoreError(err, "unknown_outcome")) {
+        // The ticket exists; the lock changed, so mark it again on what it is now.
+        return "retry";
+      }
+      throw translate(err);
+    }
+  }
+
+  /** What to watch while blocked: the lock for the first in line, else the ticket just ahead. */
+  #blocked(current: Versioned, queue: QueueView, ahead: number): Blocked {
+    const lockWatch = { lock: current, queue, watch: { kind: "lock" as const, resourceVersion: current.resourceVersion }, until: this.#holdEnd(current.record) };
+    if (ahead <= 0) return lockWatch;
+    const entry = queue.waiting[ahead - 1]!;
+    // A waiter ahead that stops asking drops out at its ticket's end; the next one takes over then.
+    return { lock: current, queue, watch: { kind: "ticket", entry }, until: ticketExpiresAt(entry.ticket).getTime() + this.#skewMs };
+  }
+
+  /** The moment a hold ends by itself (Infinity for a free lock: only a change matters then). */
+  #holdEnd(record: LockRecord): number {
+    const end = expiresAt(record);
+    return record.holderIdentity && end ? end.getTime() + this.#skewMs : Number.POSITIVE_INFINITY;
+  }
+
+  /**
+   * The end of one waiting request: the place is kept for the ticket TTL from now (the caller is
+   * to ask again within it), and the refusal tells where in line the caller stands.
+   */
+  async #endWait(req: AcquireRequest, blocked: Blocked, place: Place | undefined, now: Date): Promise<LockError> {
+    if (place?.joined) {
+      await this.#store.renewTicket(req.name, place.id, { renewedAt: now, ttlSeconds: this.#ticketTtlSeconds }).catch(() => {
+        // Best effort: a ticket that cannot be shortened keeps the longer life it has.
+      });
+    }
+    return this.#heldError(blocked, now, req.waitMs !== undefined && req.waitMs > 0, place);
+  }
+
+  /** Deletes the caller's own ticket (it was granted) and leftover tickets; failures leave them to expire. */
+  async #sweep(lock: string, stale: VersionedTicket[], ownId: string | undefined): Promise<void> {
+    const deletions = stale.slice(0, MAX_SWEEP).map((entry) => this.#store.deleteTicket(lock, entry.ticket.id, entry.resourceVersion));
+    if (ownId !== undefined) deletions.push(this.#store.deleteTicket(lock, ownId));
+    await Promise.allSettled(deletions);
+  }
+
+  /** The caller's place: the ticket it shows, else the one its Idempotency-Key names, else a new one. */
+  async #placeOf(req: { name: string; subject: string; issuer?: string; ticket?: string; idempotencyKey?: string }): Promise<Place> {
+    const lockKey = this.#lockKey(req.name);
+    const ticket =
+      req.ticket ??
+      (req.idempotencyKey
+        ? ticketFromSecret(await this.#tokens.idempotentSecret(lockKey, callerKey(req), `queue\n${req.idempotencyKey}`))
+        : randomTicket());
+    return { ticket, id: await ticketId(lockKey, callerKey(req), ticket), joined: false, unmarked: false };
+  }
+
+  async #listTickets(name: string | undefined): Promise<TicketList> {
+    try {
+      return await this.#store.listTickets(name);
+    } catch (err) {
+      throw translate(err);
+    }
+  }
+
+  /**
+   * Sleeps until the watched lock or ticket changes, `ms` pass, or `signal` aborts. A store that
+   * cannot watch right now is read again every WATCH_FALLBACK_POLL_MS instead: the wait goes on,
+   * and reading reports a backend that is really down.
+   */
+  async #waitForChange(name: string, watch: Blocked["watch"], ms: number, signal: AbortSignal | undefined): Promise<void> {
     const done = new AbortController();
     const stop = () => done.abort();
     signal?.addEventListener("abort", stop, { once: true });
     try {
+      const change =
+        watch.kind === "lock"
+          ? this.#store.waitForChange(name, watch.resourceVersion, done.signal)
+          : this.#store.waitForTicketChange(name, watch.entry.ticket.id, watch.entry.resourceVersion, done.signal);
       await Promise.race([
-        this.#store
-          .waitForChange(name, resourceVersion, done.signal)
-          .catch(() => this.#clock.sleep(Math.min(ms, WATCH_FALLBACK_POLL_MS), done.signal)),
+        change.catch(() => this.#clock.sleep(Math.min(ms, WATCH_FALLBACK_POLL_MS), done.signal)),
         this.#clock.sleep(ms, done.signal),
       ]);
     } finally {
@@ -295,9 +513,12 @@ export class LockService {
     throw new LockError("contention", "the lock changed on every attempt; retry shortly", { retryAfterSeconds: 1 });
   }
 
+  /** The lock and its line (read only when the lock says it has one). */
   async state(name: string): Promise<LockState | null> {
     const current = await this.#read(name);
-    return current ? this.#state(name, current) : null;
+    if (!current) return null;
+    const tickets = current.record.queueMark === undefined ? undefined : await this.#listTickets(name);
+    return this.#state(name, current, tickets);
   }
 
   /**
@@ -311,14 +532,18 @@ export class LockService {
     const page = await this.#store.list({ limit, continueToken }).catch((err: unknown) => {
       throw translate(err);
     });
+    // One listing of every ticket serves the whole page, and only when some lock on it has a line.
+    const tickets = page.items.some((item) => item.record.queueMark !== undefined) ? await this.#listTickets(undefined) : undefined;
     return {
-      items: page.items.map((item) => this.#state(item.name, item)),
+      items: page.items.map((item) => this.#state(item.name, item, tickets && { ...tickets, tickets: tickets.tickets.filter((entry) => entry.ticket.lock === item.name) })),
       cursor: page.continueToken === undefined ? undefined : await this.#cursors.seal(page.continueToken, cursorScope),
     };
   }
 
-  #state(name: string, current: Versioned): LockState {
+  #state(name: string, current: Versioned, tickets: TicketList | undefined): LockState {
     const { record } = current;
+    const now = this.#clock.now();
+    const waiting = tickets ? queueView(tickets, record, now, this.#skewMs).waiting : [];
     const grant = record.grant;
     const status: LockStatus = !record.holderIdentity ? "free" : this.#isLive(record, this.#clock.now()) ? "held" : "expired";
     const holding = status !== "free";
@@ -337,6 +562,15 @@ export class LockService {
       transitions: record.transitions,
       metadata: grant?.metadata ?? {},
       forcedRelease: record.forcedRelease,
+      queue: waiting.map(({ ticket }, index) => ({
+        position: index + 1,
+        holderIdentity: ticket.holderIdentity,
+        holder: ticket.label,
+        subject: ticket.subject,
+        issuer: ticket.issuer,
+        waitingSince: ticket.joinedAt,
+        expiresAt: ticketExpiresAt(ticket),
+      })),
     };
   }
 
@@ -406,11 +640,21 @@ export class LockService {
     };
   }
 
-  /** A caller that waited may call again at once (it waits again); others when the hold can end. */
-  #heldError(record: LockRecord, now: Date, waited = false): LockError {
-    const end = expiresAt(record)!;
-    const retryAfterSeconds = waited ? 0 : Math.max(1, Math.ceil((end.getTime() + this.#skewMs - now.getTime()) / 1000));
-    return new LockError("held", "the lock is held by another caller", { heldBy: this.#heldBy(record), retryAfterSeconds });
+  /**
+   * The refusal: who holds the lock (if anyone does) and the caller's place in line. A caller that
+   * waited may call again at once (it waits on, in its place); others when the hold can end.
+   */
+  #heldError(blocked: Blocked, now: Date, waited: boolean, place?: Place): LockError {
+    const { record } = blocked.lock;
+    const live = this.#isLive(record, now);
+    const holdLeftSeconds = Math.ceil((this.#holdEnd(record) - now.getTime()) / 1000);
+    const retryAfterSeconds = waited ? 0 : live ? Math.max(1, holdLeftSeconds) : 1;
+    const queue = blocked.queue && {
+      waiters: blocked.queue.waiting.length,
+      ...(place && blocked.queue.ownIndex >= 0 && { position: blocked.queue.ownIndex + 1, ticket: place.ticket }),
+    };
+    const message = live ? "the lock is held by another caller" : "the lock is free but others wait in line for it";
+    return new LockError("held", message, { heldBy: live ? this.#heldBy(record) : undefined, retryAfterSeconds, queue });
   }
 
   #lockKey(name: string): string {
@@ -428,6 +672,11 @@ export function nextFencingToken(resourceVersion: string): string {
     throw new LockError("backend_invalid", `storage revision ${JSON.stringify(resourceVersion.slice(0, 40))} is not an unsigned integer; fencing tokens need comparable revisions`);
   }
   return (BigInt(resourceVersion) + 1n).toString();
+}
+
+/** One caller: the same `sub` from two issuers is two callers. */
+function callerKey(caller: { subject: string; issuer?: string }): string {
+  return `${caller.issuer ?? ""}\n${caller.subject}`;
 }
 
 /** Whether the lock is still held by exactly the grant a token names. */

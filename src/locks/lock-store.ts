@@ -1,4 +1,5 @@
 import type { LockRecord, Versioned } from "./lock-record.ts";
+import type { TicketList, TicketRecord } from "./queue-ticket.ts";
 
 /**
  * The storage contract the lock algorithm needs: optimistic concurrency on an explicit
@@ -30,6 +31,24 @@ export interface LockStore {
    * revision. Rejects (`unavailable`, `forbidden`) when it cannot watch at all. One request.
    */
   waitForChange(name: string, resourceVersion: string, signal: AbortSignal): Promise<void>;
+
+  /** The lock's tickets, live or not, or every lock's when `lock` is absent, and the revision read at. */
+  listTickets(lock?: string): Promise<TicketList>;
+  /** Throws `already_exists` when a ticket of that id exists. */
+  createTicket(ticket: TicketRecord): Promise<string>;
+  /** Keeps a ticket alive from `renewedAt` for `ttlSeconds` (and moves it to `order` when given); `not_found` when gone. */
+  renewTicket(lock: string, id: string, change: TicketRenewal): Promise<string>;
+  /** With `resourceVersion`, only if the ticket is unchanged since (else `conflict`); `not_found` when gone. */
+  deleteTicket(lock: string, id: string, resourceVersion?: string): Promise<void>;
+  /** waitForChange for a ticket: resolves when it changed or went away since `resourceVersion`. */
+  waitForTicketChange(lock: string, id: string, resourceVersion: string, signal: AbortSignal): Promise<void>;
+}
+
+export interface TicketRenewal {
+  renewedAt: Date;
+  ttlSeconds: number;
+  /** A ticket that was out of line joins again at the back: a new arrival order and joining time. */
+  rejoin?: { order: string; joinedAt: Date };
 }
 
 /** What identifies one grant, as its lock token proves it. */

@@ -1,6 +1,7 @@
 import { holderIdentityOf } from "./holder-identity.ts";
 import type { LockRecord, Versioned } from "./lock-record.ts";
-import { type GrantClaim, type HeldChange, type ListOptions, type ListPage, type LockStore, StoreError } from "./lock-store.ts";
+import { type GrantClaim, type HeldChange, type ListOptions, type ListPage, type LockStore, StoreError, type TicketRenewal } from "./lock-store.ts";
+import type { TicketList, TicketRecord, VersionedTicket } from "./queue-ticket.ts";
 
 /**
  * An in-memory LockStore with the same optimistic-concurrency contract as the Kubernetes one:
@@ -9,7 +10,9 @@ import { type GrantClaim, type HeldChange, type ListOptions, type ListPage, type
  */
 export class MemoryStore implements LockStore {
   readonly #locks = new Map<string, Versioned>();
-  /** Callers waiting for a change of each lock. */
+  /** Queue tickets by ticketKey(lock, id). */
+  readonly #tickets = new Map<string, VersionedTicket>();
+  /** Callers waiting for a change of each lock (by name) or ticket (by ticketKey). */
   readonly #watchers = new Map<string, Set<() => void>>();
   #revision = 0;
 
@@ -60,27 +63,87 @@ export class MemoryStore implements LockStore {
 
   async waitForChange(name: string, resourceVersion: string, signal: AbortSignal): Promise<void> {
     if (signal.aborted || this.#locks.get(name)?.resourceVersion !== resourceVersion) return;
-    await new Promise<void>((resolve) => {
+    await this.#watch(name, signal);
+  }
+
+  async listTickets(lock?: string): Promise<TicketList> {
+    const tickets = [...this.#tickets.values()].filter((entry) => lock === undefined || entry.ticket.lock === lock);
+    return { tickets: tickets.map(copyTicket), revision: String(this.#revision) };
+  }
+
+  async createTicket(ticket: TicketRecord): Promise<string> {
+    const key = ticketKey(ticket.lock, ticket.id);
+    if (this.#tickets.has(key)) throw new StoreError("already_exists", `ticket ${ticket.id} already exists`);
+    return this.#putTicket(key, ticket);
+  }
+
+  async renewTicket(lock: string, id: string, change: TicketRenewal): Promise<string> {
+    const key = ticketKey(lock, id);
+    const found = this.#tickets.get(key);
+    if (!found) throw new StoreError("not_found", `ticket ${id} does not exist`);
+    const ticket = { ...found.ticket, renewedAt: change.renewedAt, ttlSeconds: change.ttlSeconds };
+    if (change.rejoin) Object.assign(ticket, change.rejoin);
+    return this.#putTicket(key, ticket);
+  }
+
+  async deleteTicket(lock: string, id: string, resourceVersion?: string): Promise<void> {
+    const key = ticketKey(lock, id);
+    const found = this.#tickets.get(key);
+    if (!found) throw new StoreError("not_found", `ticket ${id} does not exist`);
+    if (resourceVersion !== undefined && found.resourceVersion !== resourceVersion) throw new StoreError("conflict", `ticket ${id} changed since ${resourceVersion}`);
+    this.#tickets.delete(key);
+    this.#revision++;
+    this.#wake(key);
+  }
+
+  async waitForTicketChange(lock: string, id: string, resourceVersion: string, signal: AbortSignal): Promise<void> {
+    const key = ticketKey(lock, id);
+    if (signal.aborted || this.#tickets.get(key)?.resourceVersion !== resourceVersion) return;
+    await this.#watch(key, signal);
+  }
+
+  #watch(key: string, signal: AbortSignal): Promise<void> {
+    return new Promise<void>((resolve) => {
       const wake = () => {
-        const watchers = this.#watchers.get(name);
+        const watchers = this.#watchers.get(key);
         watchers?.delete(wake);
-        if (watchers?.size === 0) this.#watchers.delete(name);
+        if (watchers?.size === 0) this.#watchers.delete(key);
         signal.removeEventListener("abort", wake);
         resolve();
       };
       signal.addEventListener("abort", wake, { once: true });
-      const watchers = this.#watchers.get(name) ?? new Set();
+      const watchers = this.#watchers.get(key) ?? new Set();
       watchers.add(wake);
-      this.#watchers.set(name, watchers);
+      this.#watchers.set(key, watchers);
     });
+  }
+
+  #wake(key: string): void {
+    for (const wake of [...(this.#watchers.get(key) ?? [])]) wake();
   }
 
   #put(name: string, record: LockRecord): string {
     const resourceVersion = String(++this.#revision);
     this.#locks.set(name, { record: clone(record), resourceVersion });
-    for (const wake of [...(this.#watchers.get(name) ?? [])]) wake();
+    this.#wake(name);
     return resourceVersion;
   }
+
+  #putTicket(key: string, ticket: TicketRecord): string {
+    const resourceVersion = String(++this.#revision);
+    this.#tickets.set(key, copyTicket({ ticket, resourceVersion }));
+    this.#wake(key);
+    return resourceVersion;
+  }
+}
+
+/** Lock names never contain a newline, so ticket keys never collide with lock names or each other. */
+function ticketKey(lock: string, id: string): string {
+  return `ticket\n${lock}\n${id}`;
+}
+
+function copyTicket(entry: VersionedTicket): VersionedTicket {
+  return structuredClone(entry);
 }
 
 function clone(record: LockRecord): LockRecord {

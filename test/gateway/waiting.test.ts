@@ -57,8 +57,10 @@ describe.each([
     expect(BigInt(granted.body.fencingToken as string)).toBeGreaterThan(BigInt(held.body.fencingToken as string));
     // Woken by the release, not by the holder's expiry 60 s later (the hand-over itself is measured by bench/).
     expect(handOverMs).toBeLessThan(20_000);
-    // Read, watch, read again, write: a wake-up costs a constant number of apiserver requests.
-    expect(kubeRequests(granted)).toBeLessThanOrEqual(5);
+    // A constant number of apiserver requests, however long the wait: joining the line (read the
+    // lock, list its line, create the ticket, mark the lock, watch) and one wake-up (read, list,
+    // grant, delete the spent ticket).
+    expect(kubeRequests(granted)).toBeLessThanOrEqual(9);
     console.info(`${runtime}: hand-over ${handOverMs} ms, ${kubeRequests(granted)} apiserver requests`);
   });
 

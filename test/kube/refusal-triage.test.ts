@@ -34,6 +34,7 @@ function scriptedApiserver(...answers: Answer[]) {
     createNamespacedLease: next,
     replaceNamespacedLease: next,
     patchNamespacedLease: next,
+    deleteNamespacedLease: next,
     listNamespacedLease: async () => ({ items: [await next()] }),
     watchLease: async () => {
       await next();

@@ -59,6 +59,7 @@ async function newWorld(): Promise<World> {
     cursors: await ListCursors.import([rawKey]),
     namespace: "ns",
     skewAllowanceSeconds: SKEW,
+    ticketTtlSeconds: 15,
   });
   return { store, clock, locks, grants: [], answered: [], tick: 0 };
 }

@@ -7,8 +7,10 @@ import { ListCursors } from "../../src/locks/list-cursor.ts";
 import { TokenKeys } from "../../src/locks/lock-token.ts";
 import { FakeClock } from "../support/fake-clock.ts";
 import { HookedStore } from "../support/hooked-store.ts";
+import { answered, pending, settle } from "../support/pending.ts";
 
 const SKEW = 2;
+const TICKET_TTL = 15;
 let store: HookedStore;
 let clock: FakeClock;
 let locks: LockService;
@@ -40,7 +42,7 @@ beforeEach(async () => {
   rawKey = crypto.getRandomValues(new Uint8Array(32));
   tokens = await TokenKeys.import([rawKey]);
   cursors = await ListCursors.import([rawKey]);
-  locks = new LockService({ store, clock, tokens, cursors, namespace: "ns", skewAllowanceSeconds: SKEW });
+  locks = new LockService({ store, clock, tokens, cursors, namespace: "ns", skewAllowanceSeconds: SKEW, ticketTtlSeconds: TICKET_TTL });
 });
 
 describe("acquire", () => {
@@ -190,7 +192,7 @@ describe("acquire", () => {
 
   it("refuses a storage revision that is not an unsigned integer rather than inventing a fencing token", async () => {
     const weird = { ...store.inner, get: async () => null, create: async () => "abc" } as unknown as HookedStore;
-    const service = new LockService({ store: weird, clock, tokens, cursors, namespace: "ns", skewAllowanceSeconds: SKEW });
+    const service = new LockService({ store: weird, clock, tokens, cursors, namespace: "ns", skewAllowanceSeconds: SKEW, ticketTtlSeconds: TICKET_TTL });
     expect((await rejection(service.acquire(request()))).reason).toBe("backend_invalid");
   });
 });
@@ -344,14 +346,14 @@ describe("renew", () => {
     const grant = await locks.acquire(request());
     const newKey = crypto.getRandomValues(new Uint8Array(32));
     const service = async (keys: Uint8Array[]) =>
-      new LockService({ store, clock, tokens: await TokenKeys.import(keys), cursors, namespace: "ns", skewAllowanceSeconds: SKEW });
+      new LockService({ store, clock, tokens: await TokenKeys.import(keys), cursors, namespace: "ns", skewAllowanceSeconds: SKEW, ticketTtlSeconds: TICKET_TTL });
     expect((await (await service([newKey, rawKey])).renew("deploy", grant.token, undefined)).fencingToken).toBe(grant.fencingToken);
     expect((await rejection((await service([newKey])).renew("deploy", grant.token, undefined))).reason).toBe("invalid_token");
   });
 
   it("scopes tokens to the namespace they were issued in", async () => {
     const grant = await locks.acquire(request());
-    const elsewhere = new LockService({ store, clock, tokens, cursors, namespace: "other-ns", skewAllowanceSeconds: SKEW });
+    const elsewhere = new LockService({ store, clock, tokens, cursors, namespace: "other-ns", skewAllowanceSeconds: SKEW, ticketTtlSeconds: TICKET_TTL });
     expect((await rejection(elsewhere.renew("deploy", grant.token, undefined))).reason).toBe("invalid_token");
   });
 });
@@ -430,27 +432,12 @@ describe("list", () => {
 });
 
 describe("a waiting acquire", () => {
-  /**
-   * Lets pending work run: the memory store and the fake clock answer at once, but WebCrypto
-   * (verifiers, token MACs) takes real time on another thread.
-   */
-  const settle = () => new Promise((resolve) => setTimeout(resolve, 50));
-  /** Waits until `waiter` has been answered (or fails the test after a while). */
-  const answered = (waiter: { done: boolean }) => vi.waitFor(() => expect(waiter.done).toBe(true), { timeout: 5000 });
   /** Until the waiter sleeps on the clock, advancing it would not wake it. */
   const asleep = (sleepers = 1) => vi.waitFor(() => expect(clock.sleeping).toBeGreaterThanOrEqual(sleepers), { timeout: 5000 });
-  const outcome = <T>(promise: Promise<T>) => {
-    const seen: { value?: T; error?: unknown; done: boolean } = { done: false };
-    promise.then(
-      (value) => Object.assign(seen, { value, done: true }),
-      (error: unknown) => Object.assign(seen, { error, done: true }),
-    );
-    return seen;
-  };
 
   it("is granted the moment the holder releases, without waiting for its expiry", async () => {
     const held = await locks.acquire(request({ ttlSeconds: 600 }));
-    const waiter = outcome(locks.acquire(request({ subject: "bob", waitMs: 60_000 })));
+    const waiter = pending(locks.acquire(request({ subject: "bob", waitMs: 60_000 })));
     await settle();
     expect(waiter.done).toBe(false);
     await locks.release("deploy", held.token);
@@ -462,7 +449,7 @@ describe("a waiting acquire", () => {
 
   it("is granted when the holder's time runs out, though nothing was written", async () => {
     await locks.acquire(request({ ttlSeconds: 10 }));
-    const waiter = outcome(locks.acquire(request({ subject: "bob", waitMs: 60_000 })));
+    const waiter = pending(locks.acquire(request({ subject: "bob", waitMs: 60_000 })));
     await asleep();
     clock.advance(10 + SKEW);
     await settle();
@@ -478,7 +465,7 @@ describe("a waiting acquire", () => {
     await locks.release("deploy", first.token);
     const current = await store.inner.get("deploy");
     await store.inner.replace("deploy", { ...current!.record, holderIdentity: "elector-1", ttlSeconds: 15, renewedAt: clock.now() }, current!.resourceVersion);
-    const waiter = outcome(locks.acquire(request({ subject: "bob", waitMs: 60_000 })));
+    const waiter = pending(locks.acquire(request({ subject: "bob", waitMs: 60_000 })));
     await settle();
     // The elector releases the way client-go does: holder cleared.
     const taken = await store.inner.get("deploy");
@@ -489,7 +476,7 @@ describe("a waiting acquire", () => {
 
   it("gives up when its wait ends, saying to call again at once", async () => {
     await locks.acquire(request({ ttlSeconds: 600 }));
-    const waiter = outcome(locks.acquire(request({ subject: "bob", waitMs: 5000 })));
+    const waiter = pending(locks.acquire(request({ subject: "bob", waitMs: 5000 })));
     await asleep();
     clock.advance(5);
     await answered(waiter);
@@ -500,7 +487,7 @@ describe("a waiting acquire", () => {
   it("stops waiting when the caller goes away", async () => {
     await locks.acquire(request({ ttlSeconds: 600 }));
     const gone = new AbortController();
-    const waiter = outcome(locks.acquire(request({ subject: "bob", waitMs: 60_000, signal: gone.signal })));
+    const waiter = pending(locks.acquire(request({ subject: "bob", waitMs: 60_000, signal: gone.signal })));
     await settle();
     gone.abort();
     await answered(waiter);
@@ -513,7 +500,7 @@ describe("a waiting acquire", () => {
     store.beforeNext("waitForChange", () => {
       throw new StoreError("unavailable", "watch refused");
     });
-    const waiter = outcome(locks.acquire(request({ subject: "bob", waitMs: 60_000 })));
+    const waiter = pending(locks.acquire(request({ subject: "bob", waitMs: 60_000 })));
     await settle();
     await store.inner.updateHeld("deploy", { holderIdentity: held.holderIdentity, verifier: (await store.inner.get("deploy"))!.record.grant!.verifier, fencingToken: held.fencingToken }, { kind: "release" });
     // Asleep twice: until the holder's expiry, and until the next read instead of a watch.
@@ -534,9 +521,9 @@ describe("a waiting acquire", () => {
       override async waitForChange() {}
     }
     const closing = new ClosingWatchStore();
-    const service = new LockService({ store: closing, clock, tokens, cursors, namespace: "ns", skewAllowanceSeconds: SKEW });
+    const service = new LockService({ store: closing, clock, tokens, cursors, namespace: "ns", skewAllowanceSeconds: SKEW, ticketTtlSeconds: TICKET_TTL });
     await service.acquire(request({ ttlSeconds: 600 }));
-    const waiter = outcome(service.acquire(request({ subject: "bob", waitMs: 60_000 })));
+    const waiter = pending(service.acquire(request({ subject: "bob", waitMs: 60_000 })));
     await settle();
     expect(closing.reads).toBeLessThanOrEqual(4);
     await asleep();
@@ -548,7 +535,7 @@ describe("a waiting acquire", () => {
 
   it("hands the lock to exactly one of many waiters per release", async () => {
     let held = await locks.acquire(request({ ttlSeconds: 600 }));
-    const waiters = Array.from({ length: 8 }, (_, i) => outcome(locks.acquire(request({ subject: `w${i}`, ttlSeconds: 600, waitMs: 60_000 }))));
+    const waiters = Array.from({ length: 8 }, (_, i) => pending(locks.acquire(request({ subject: `w${i}`, ttlSeconds: 600, waitMs: 60_000 }))));
     await settle();
     const granted = () => waiters.filter((w) => w.done && w.value);
     for (let round = 1; round <= 3; round++) {

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { GrantRecord, LockRecord } from "../../src/locks/lock-record.ts";
 import { type GrantClaim, isStoreError, type LockStore } from "../../src/locks/lock-store.ts";
+import type { TicketRecord } from "../../src/locks/queue-ticket.ts";
 
 /**
  * What every LockStore must do, whatever it stores locks in. The lock algorithm's unit tests run
@@ -69,7 +70,12 @@ export function lockStoreContract(setup: () => Promise<StoreUnderTest>): void {
     });
 
     it("reads back every field it wrote, at the revision the write returned", async () => {
-      const record = { ...held(), forcedRelease: { by: "ops", issuer: "https://idp.example", at: at("2026-11-29T08:00:00.000Z") } };
+      const record = {
+        ...held(),
+        forcedRelease: { by: "ops", issuer: "https://idp.example", at: at("2026-11-29T08:00:00.000Z") },
+        queueMark: "1017-0123456789abcdef0123456789abcdef",
+        grantedTicket: "fedcba9876543210fedcba9876543210@1012",
+      };
       const revision = await store.create(name, record);
       const read = await store.get(name);
       expect(read).toEqual({ record, resourceVersion: revision });
@@ -249,6 +255,112 @@ export function lockStoreContract(setup: () => Promise<StoreUnderTest>): void {
         continueToken = page.continueToken;
       } while (continueToken);
       expect(seen.filter((n) => created.includes(n))).toEqual(created);
+    });
+  });
+
+  describe("queue tickets", () => {
+    let ids = 0;
+    const ticketFor = (lock: string, overrides: Partial<TicketRecord> = {}): TicketRecord => ({
+      lock,
+      id: (ids++).toString(16).padStart(32, "0"),
+      holderIdentity: "deploy #7 ✓ (alice)",
+      subject: "alice",
+      issuer: "https://idp.example",
+      label: "deploy #7 ✓",
+      order: "1041",
+      joinedAt: at("2026-11-30T10:00:00.123Z"),
+      renewedAt: at("2026-11-30T10:00:01.456Z"),
+      ttlSeconds: 65,
+      ...overrides,
+    });
+    const waits: AbortController[] = [];
+    afterEach(() => {
+      for (const wait of waits.splice(0)) wait.abort();
+    });
+    const after = (ms: number, settled: Promise<string>) =>
+      Promise.race([settled, new Promise<string>((resolve) => setTimeout(() => resolve("pending"), ms))]);
+    function ticketWait(ticket: TicketRecord, revision: string) {
+      const controller = new AbortController();
+      waits.push(controller);
+      return store.waitForTicketChange(ticket.lock, ticket.id, revision, controller.signal).then(() => "resolved");
+    }
+
+    it("lists a lock's tickets with every field they were written with, at a revision no older than them", async () => {
+      const ticket = ticketFor(name);
+      const revision = await store.createTicket(ticket);
+      const other = ticketFor(`${name}-other`, { issuer: undefined, label: undefined, holderIdentity: "bob", subject: "bob" });
+      await store.createTicket(other);
+      const listed = await store.listTickets(name);
+      expect(listed.tickets).toEqual([{ ticket, resourceVersion: revision }]);
+      expect(BigInt(listed.revision)).toBeGreaterThanOrEqual(BigInt(revision));
+      const everywhere = (await store.listTickets()).tickets.map((entry) => entry.ticket);
+      expect(everywhere).toEqual(expect.arrayContaining([ticket, other]));
+    });
+
+    it("keeps the tickets of locks with long names apart", async () => {
+      const long = `${name}-${"x".repeat(70)}`;
+      const longer = `${long}y`;
+      const ticket = ticketFor(long);
+      await store.createTicket(ticket);
+      await store.createTicket(ticketFor(longer));
+      expect((await store.listTickets(long)).tickets.map((entry) => entry.ticket)).toEqual([ticket]);
+    });
+
+    it("never lists a ticket as a lock", async () => {
+      await store.create(name, held());
+      await store.createTicket(ticketFor(name));
+      const names: string[] = [];
+      let continueToken: string | undefined;
+      do {
+        const page = await store.list({ limit: 100, continueToken });
+        names.push(...page.items.map((item) => item.name));
+        continueToken = page.continueToken;
+      } while (continueToken);
+      expect(names).toContain(name);
+      expect(names.filter((listed) => listed.includes("ticket"))).toEqual([]);
+    });
+
+    it("refuses a second ticket of the same id with already_exists", async () => {
+      const ticket = ticketFor(name);
+      await store.createTicket(ticket);
+      expect(await failure(store.createTicket(ticket))).toBe("already_exists");
+    });
+
+    it("renews a ticket, and moves it to the back of the line when it joins again", async () => {
+      const ticket = ticketFor(name);
+      const created = await store.createTicket(ticket);
+      const renewedAt = at("2026-11-30T10:00:09.999Z");
+      const renewed = await store.renewTicket(name, ticket.id, { renewedAt, ttlSeconds: 15 });
+      expect(BigInt(renewed)).toBeGreaterThan(BigInt(created));
+      expect((await store.listTickets(name)).tickets).toEqual([{ ticket: { ...ticket, renewedAt, ttlSeconds: 15 }, resourceVersion: renewed }]);
+      const rejoin = { order: "2000", joinedAt: at("2026-11-30T10:05:00.000Z") };
+      await store.renewTicket(name, ticket.id, { renewedAt: rejoin.joinedAt, ttlSeconds: 20, rejoin });
+      expect((await store.listTickets(name)).tickets[0]!.ticket).toEqual({ ...ticket, ...rejoin, renewedAt: rejoin.joinedAt, ttlSeconds: 20 });
+      expect(await failure(store.renewTicket(name, ticketFor(name).id, { renewedAt, ttlSeconds: 15 }))).toBe("not_found");
+    });
+
+    it("deletes a ticket, only at its revision when one is given", async () => {
+      const ticket = ticketFor(name);
+      const created = await store.createTicket(ticket);
+      const renewed = await store.renewTicket(name, ticket.id, { renewedAt: new Date(), ttlSeconds: 15 });
+      expect(await failure(store.deleteTicket(name, ticket.id, created))).toBe("conflict");
+      await store.deleteTicket(name, ticket.id, renewed);
+      expect((await store.listTickets(name)).tickets).toEqual([]);
+      expect(await failure(store.deleteTicket(name, ticket.id))).toBe("not_found");
+    });
+
+    it("wakes a ticket's watcher when it is renewed or deleted, and not before", async () => {
+      const ticket = ticketFor(name);
+      const created = await store.createTicket(ticket);
+      const untilRenewed = ticketWait(ticket, created);
+      await store.createTicket(ticketFor(name));
+      expect(await after(300, untilRenewed)).toBe("pending");
+      const renewed = await store.renewTicket(name, ticket.id, { renewedAt: new Date(), ttlSeconds: 15 });
+      expect(await after(5000, untilRenewed)).toBe("resolved");
+      const untilDeleted = ticketWait(ticket, renewed);
+      expect(await after(100, untilDeleted)).toBe("pending");
+      await store.deleteTicket(name, ticket.id);
+      expect(await after(5000, untilDeleted)).toBe("resolved");
     });
   });
 }

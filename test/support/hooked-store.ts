@@ -1,8 +1,20 @@
 import type { LockRecord } from "../../src/locks/lock-record.ts";
-import type { GrantClaim, HeldChange, ListOptions, LockStore } from "../../src/locks/lock-store.ts";
+import type { GrantClaim, HeldChange, ListOptions, LockStore, TicketRenewal } from "../../src/locks/lock-store.ts";
 import { MemoryStore } from "../../src/locks/memory-store.ts";
+import type { TicketRecord } from "../../src/locks/queue-ticket.ts";
 
-type Op = "get" | "create" | "replace" | "updateHeld" | "list" | "waitForChange";
+type Op =
+  | "get"
+  | "create"
+  | "replace"
+  | "updateHeld"
+  | "list"
+  | "waitForChange"
+  | "listTickets"
+  | "createTicket"
+  | "renewTicket"
+  | "deleteTicket"
+  | "waitForTicketChange";
 type Hook = (inner: MemoryStore) => Promise<void> | void;
 
 /**
@@ -52,5 +64,20 @@ export class HookedStore implements LockStore {
   }
   waitForChange(name: string, resourceVersion: string, signal: AbortSignal) {
     return this.#run("waitForChange", () => this.inner.waitForChange(name, resourceVersion, signal));
+  }
+  listTickets(lock?: string) {
+    return this.#run("listTickets", () => this.inner.listTickets(lock));
+  }
+  createTicket(ticket: TicketRecord) {
+    return this.#run("createTicket", () => this.inner.createTicket(ticket));
+  }
+  renewTicket(lock: string, id: string, change: TicketRenewal) {
+    return this.#run("renewTicket", () => this.inner.renewTicket(lock, id, change));
+  }
+  deleteTicket(lock: string, id: string, resourceVersion?: string) {
+    return this.#run("deleteTicket", () => this.inner.deleteTicket(lock, id, resourceVersion));
+  }
+  waitForTicketChange(lock: string, id: string, resourceVersion: string, signal: AbortSignal) {
+    return this.#run("waitForTicketChange", () => this.inner.waitForTicketChange(lock, id, resourceVersion, signal));
   }
 }

@@ -102,6 +102,22 @@ export const configSchema = z
      * call again within this time. A waiter that stopped calling drops out of line after it.
      */
     queueTicketTtlSeconds: z.number().int().min(2).max(300).default(15),
+    /**
+     * Locks that admit several holders at once (counting semaphores): the first entry whose
+     * pattern matches a lock name sets its `maxHolders`; every other lock admits one. All holders
+     * share the lock's Lease, so fencing tokens stay one increasing sequence per lock.
+     */
+    semaphores: z
+      .array(
+        z
+          .object({
+            locks: z.array(glob).min(1),
+            /** Capped because every holder is kept on the one Lease (annotations hold at most 256 KiB). */
+            maxHolders: z.number().int().min(1).max(32),
+          })
+          .strict(),
+      )
+      .default([]),
     skewAllowanceSeconds: seconds(60).default(2),
     issuers: z.array(issuerSchema).min(1),
     policy: z.array(policyRuleSchema).default([]),

@@ -1,6 +1,7 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import type { Context, Next } from "hono";
 import { bodyLimit } from "hono/body-limit";
+import { semaphoreLimits } from "../config/semaphore-limits.ts";
 import { systemClock } from "../locks/clock.ts";
 import { countingStore } from "../locks/counting-store.ts";
 import { LockService } from "../locks/lock-service.ts";
@@ -18,6 +19,7 @@ const utf8 = new TextDecoder("utf-8", { fatal: true });
 export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   const clock = deps.clock ?? systemClock;
   const log = deps.log ?? (() => {});
+  const maxHolders = semaphoreLimits(deps.config.semaphores);
 
   const app = new OpenAPIHono<AppEnv>({
     defaultHook: (result, c) => {
@@ -103,6 +105,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
         namespace: deps.config.namespace,
         skewAllowanceSeconds: deps.config.skewAllowanceSeconds,
         ticketTtlSeconds: deps.config.queueTicketTtlSeconds,
+        maxHolders,
       }),
     );
     try {

@@ -147,6 +147,22 @@ export const LockStateSchema = z
     transitions: z.number().int(),
     metadata: z.record(z.string(), z.string()),
     forcedRelease: z.object({ by: z.string(), issuer: z.string().optional(), at: date }).optional(),
+    maxHolders: z.number().int().openapi({ description: "How many may hold the lock at once (more than 1: a semaphore)." }),
+    holders: z
+      .array(
+        z.object({
+          holderIdentity: z.string(),
+          holder: z.string().optional(),
+          subject: z.string(),
+          issuer: z.string().optional(),
+          fencingToken,
+          acquiredAt: date,
+          renewedAt: date,
+          expiresAt: date,
+          metadata: z.record(z.string(), z.string()),
+        }),
+      )
+      .openapi({ description: "Every grant that holds the lock now (for a semaphore, up to `maxHolders`); another Lease client's hold is in `holderIdentity` only." }),
     waiters: z.number().int().openapi({ description: "How many callers wait in line." }),
     queue: z
       .array(

@@ -40,6 +40,18 @@ export function stateBody(state: LockState, namespace: string) {
       issuer: state.forcedRelease.issuer,
       at: state.forcedRelease.at.toISOString(),
     },
+    maxHolders: state.maxHolders,
+    holders: state.holders.map((holder) => ({
+      holderIdentity: holder.holderIdentity,
+      holder: holder.holder,
+      subject: holder.subject,
+      issuer: holder.issuer,
+      fencingToken: holder.fencingToken,
+      acquiredAt: holder.acquiredAt.toISOString(),
+      renewedAt: holder.renewedAt.toISOString(),
+      expiresAt: holder.expiresAt.toISOString(),
+      metadata: holder.metadata,
+    })),
     waiters: state.queue.length,
     queue: state.queue.map((waiter) => ({
       position: waiter.position,

@@ -1,6 +1,6 @@
 import { holderIdentityOf } from "../locks/holder-identity.ts";
 import type { GrantClaim, HeldChange } from "../locks/lock-store.ts";
-import { DECIMAL_REVISION, type GrantRecord, type LockRecord } from "../locks/lock-record.ts";
+import { DECIMAL_REVISION, type GrantRecord, type Hold, type LockRecord } from "../locks/lock-record.ts";
 
 /**
  * How a lock is written into a coordination.k8s.io/v1 Lease. The standard LeaseSpec fields carry
@@ -22,6 +22,7 @@ const A = {
   forcedAt: "leasegate.io/forced-release-at",
   queueMark: "leasegate.io/queue",
   grantedTicket: "leasegate.io/granted-ticket",
+  holds: "leasegate.io/holders",
 } as const;
 
 /** Annotations that describe a grant and go away with it. */
@@ -69,6 +70,7 @@ export function toLease(name: string, record: LockRecord): LeaseObject {
   }
   if (record.queueMark !== undefined) annotations[A.queueMark] = record.queueMark;
   if (record.grantedTicket !== undefined) annotations[A.grantedTicket] = record.grantedTicket;
+  if (record.holds !== undefined) annotations[A.holds] = JSON.stringify(record.holds.map(holdToJson));
   return {
     apiVersion: "coordination.k8s.io/v1",
     kind: "Lease",
@@ -108,7 +110,57 @@ export function fromLease(lease: LeaseObject): LockRecord {
   if (forcedBy && forcedAt) record.forcedRelease = { by: forcedBy, issuer: annotations[A.forcedByIssuer], at: forcedAt };
   if (annotations[A.queueMark] !== undefined) record.queueMark = annotations[A.queueMark];
   if (annotations[A.grantedTicket] !== undefined) record.grantedTicket = annotations[A.grantedTicket];
+  const holds = parseHolds(annotations[A.holds]);
+  if (holds) record.holds = holds;
   return record;
+}
+
+/** A semaphore's hold as it is kept in the `leasegate.io/holders` annotation. */
+function holdToJson(hold: Hold) {
+  const { grant } = hold;
+  return {
+    holderIdentity: hold.holderIdentity,
+    subject: grant.subject,
+    issuer: grant.issuer,
+    holder: grant.label,
+    verifier: grant.verifier,
+    fencingToken: grant.fencingToken,
+    metadata: grant.metadata,
+    ttlSeconds: hold.ttlSeconds,
+    acquireTime: microTime(hold.acquiredAt),
+    renewTime: microTime(hold.renewedAt),
+  };
+}
+
+/**
+ * The holds, each only if well-formed and its holder identity is the one its grant gives (a
+ * hand-edited entry is no hold). Undefined for no annotation or one that is not a list.
+ */
+function parseHolds(text: string | undefined): Hold[] | undefined {
+  if (text === undefined) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (!Array.isArray(parsed)) return undefined;
+  return parsed.flatMap((entry: Record<string, unknown>) => {
+    if (!entry || typeof entry !== "object") return [];
+    const text = (key: string) => (typeof entry[key] === "string" ? (entry[key] as string) : undefined);
+    const subject = text("subject");
+    const verifier = text("verifier");
+    const fencingToken = text("fencingToken");
+    const acquiredAt = optionalDate(text("acquireTime"));
+    const renewedAt = optionalDate(text("renewTime"));
+    const ttlSeconds = entry.ttlSeconds;
+    if (!subject || !verifier || !fencingToken || !DECIMAL_REVISION.test(fencingToken) || !acquiredAt || !renewedAt) return [];
+    if (typeof ttlSeconds !== "number" || !Number.isInteger(ttlSeconds) || ttlSeconds < 1) return [];
+    const label = text("holder");
+    if (text("holderIdentity") !== holderIdentityOf(subject, label)) return [];
+    const metadata = entry.metadata && typeof entry.metadata === "object" ? parseMetadata(JSON.stringify(entry.metadata)) : {};
+    return [{ holderIdentity: holderIdentityOf(subject, label), grant: { subject, issuer: text("issuer"), label, verifier, fencingToken, metadata }, ttlSeconds, acquiredAt, renewedAt }];
+  });
 }
 
 function grantOf(annotations: Record<string, string>): GrantRecord | undefined {

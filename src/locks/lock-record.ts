@@ -25,7 +25,25 @@ export interface LockRecord {
   queueMark?: string;
   /** The ticket the latest grant was made to (see grantedTicketOf); outlives the grant's release. */
   grantedTicket?: string;
+  /**
+   * The holders of a lock that admits several (a semaphore, see semaphore.ts). While any may hold
+   * it, the Lease's own holder is SEMAPHORE_HOLDER, renewed to cover the longest of them, so other
+   * Lease clients see it held.
+   */
+  holds?: Hold[];
 }
+
+/** One holder of a semaphore: a grant of this service with its own validity. */
+export interface Hold {
+  holderIdentity: string;
+  grant: GrantRecord;
+  ttlSeconds: number;
+  acquiredAt: Date;
+  renewedAt: Date;
+}
+
+/** The Lease's holder while a semaphore has holders; recognised as such only together with `holds`. */
+export const SEMAPHORE_HOLDER = "leasegate/semaphore";
 
 export interface GrantRecord {
   /** The authenticated caller (`sub`, or the issuer's subject claim), never chosen by the caller. */

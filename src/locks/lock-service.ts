@@ -3,8 +3,9 @@ import { LockError, type HeldBy } from "./lock-errors.ts";
 import { holderIdentityOf } from "./holder-identity.ts";
 import type { ListCursors } from "./list-cursor.ts";
 import { grantedTicketOf, type QueueView, queueView } from "./lock-queue.ts";
-import { DECIMAL_REVISION, expiresAt, type LockRecord, type Versioned } from "./lock-record.ts";
+import { DECIMAL_REVISION, expiresAt, type Hold, type LockRecord, type Versioned } from "./lock-record.ts";
 import { type GrantClaim, isStoreError, type LockStore, StoreError } from "./lock-store.ts";
+import { holdExpiresAt, isSemaphoreCover, leaseHolderHold, liveHolds, withHolds } from "./semaphore.ts";
 import { randomTicket, ticketExpiresAt, ticketFromSecret, ticketId, type TicketList, type VersionedTicket } from "./queue-ticket.ts";
 import { type GrantToken, randomSecret, type TokenKeys, verifierOf } from "./lock-token.ts";
 
@@ -23,6 +24,8 @@ export interface LockServiceOptions {
    * ask again within this time, or it drops out of line.
    */
   ticketTtlSeconds: number;
+  /** How many callers may hold each lock at once (a semaphore when above 1); 1 for every lock without it. */
+  maxHolders?: (name: string) => number;
   /** Read-decide-write rounds before giving up under write contention. */
   maxAttempts?: number;
 }
@@ -130,8 +133,24 @@ export interface LockState {
   transitions: number;
   metadata: Record<string, string>;
   forcedRelease?: { by: string; issuer?: string; at: Date };
+  /** How many may hold the lock at once. */
+  maxHolders: number;
+  /** The live grants of this service that hold it, the one in the Lease's own fields included. */
+  holders: Holder[];
   /** The line, first in line first; only the live tickets. */
   queue: Waiter[];
+}
+
+export interface Holder {
+  holderIdentity: string;
+  holder?: string;
+  subject: string;
+  issuer?: string;
+  fencingToken: string;
+  acquiredAt: Date;
+  renewedAt: Date;
+  expiresAt: Date;
+  metadata: Record<string, string>;
 }
 
 /** Who force-releases a lock: recorded on it. */
@@ -153,6 +172,7 @@ export class LockService {
   readonly #skewMs: number;
   readonly #maxAttempts: number;
   readonly #ticketTtlSeconds: number;
+  readonly #maxHolders: (name: string) => number;
 
   constructor(options: LockServiceOptions) {
     this.#store = options.store;
@@ -163,6 +183,7 @@ export class LockService {
     this.#skewMs = options.skewAllowanceSeconds * 1000;
     this.#maxAttempts = options.maxAttempts ?? 5;
     this.#ticketTtlSeconds = options.ticketTtlSeconds;
+    this.#maxHolders = options.maxHolders ?? (() => 1);
   }
 
   /**
@@ -237,15 +258,18 @@ export class LockService {
       let current = (await this.#read(req.name)) ?? (await this.#createFree(req.name, req.ttlSeconds));
       if (!current) continue;
       const now = this.#clock.now();
-      const live = this.#isLive(current.record, now);
+      const capacity = this.#maxHolders(req.name);
+      const held = this.#holders(current.record, now);
 
-      // 2. A live hold is kept, whoever holds it (any Lease client), unless it is this very
+      // 2. Live holds are kept, whoever holds them (any Lease client), unless one is this very
       //    acquisition being retried.
-      if (live && current.record.grant?.verifier === verifier) {
+      const mine = held.holds.find((hold) => hold.grant.verifier === verifier);
+      if (mine) {
         if (place?.joined) await this.#sweep(req.name, [], place.id);
-        return { granted: await this.#grant(req.name, current.record, secret, true) };
+        return { granted: await this.#grant(req.name, mine, current.record.transitions, secret, true) };
       }
-      if (live && !place) return { blocked: { lock: current, watch: { kind: "lock", resourceVersion: current.resourceVersion }, until: this.#holdEnd(current.record) } };
+      const free = capacity - held.count;
+      if (free <= 0 && !place) return { blocked: { lock: current, watch: { kind: "lock", resourceVersion: current.resourceVersion }, until: this.#holdEnd(current.record) } };
 
       // 3. The line, when there is one or the caller joins it.
       let queue: QueueView | undefined;
@@ -262,16 +286,17 @@ export class LockService {
         }
       }
 
-      // 4. Who may take the lock: nobody while it is held; when it is free, whoever is first in line.
+      // 4. Who may take the lock: nobody while all its places are held; when some are free, the
+      //    first that many in line.
       const ahead = queue ? (place ? queue.ownIndex : queue.waiting.length) : 0;
-      if (live || ahead !== 0) return { blocked: this.#blocked(current, queue!, ahead) };
+      if (free <= 0 || ahead >= free) return { blocked: this.#blocked(current, queue!, ahead, capacity) };
 
       // 5. Build the new grant on top of what was read. Its fencing token is fixed now and written
       //    by the granting write itself: one more than the revision that write replaces, so above
       //    every earlier grant's and never later rewritten.
       const own = place && queue ? queue.waiting[queue.ownIndex] : undefined;
       const othersKnown = (tickets?.tickets ?? []).some((entry) => entry.ticket.id !== place?.id);
-      const record: LockRecord = {
+      const hold: Hold = {
         holderIdentity: applicant.holderIdentity,
         grant: {
           subject: req.subject,
@@ -284,26 +309,35 @@ export class LockService {
         ttlSeconds: req.ttlSeconds,
         acquiredAt: now,
         renewedAt: now,
-        transitions: current.record.acquiredAt ? current.record.transitions + 1 : current.record.transitions,
-        forcedRelease: current.record.forcedRelease,
+      };
+      const base: LockRecord = {
+        ...current.record,
+        transitions: current.record.acquiredAt || current.record.holds ? current.record.transitions + 1 : current.record.transitions,
         // The mark goes only with the last ticket: a join after this read changes the lock's
         // revision, and then this write is refused and decided again.
         queueMark: othersKnown ? current.record.queueMark : undefined,
         grantedTicket: own ? grantedTicketOf(own.ticket) : current.record.grantedTicket,
       };
+      // A single-holder lock is granted in the Lease's own holder fields, as every Lease client
+      // reads them; a semaphore adds a hold beside the live ones (dropping those that ran out).
+      const record: LockRecord =
+        capacity === 1 && held.semaphoreHolds.length === 0
+          ? { ...base, holderIdentity: hold.holderIdentity, grant: hold.grant, ttlSeconds: hold.ttlSeconds, acquiredAt: now, renewedAt: now, holds: undefined }
+          : withHolds(base, [...held.semaphoreHolds, hold], now, !held.leaseHolderLive);
 
       // 6. Write conditionally; losing a race means reading again and deciding again.
       try {
         await this.#store.replace(req.name, record, current.resourceVersion);
         if (place || queue) await this.#sweep(req.name, queue?.stale ?? [], place?.id);
-        return { granted: await this.#grant(req.name, record, secret, false) };
+        return { granted: await this.#grant(req.name, hold, record.transitions, secret, false) };
       } catch (err) {
         // A lock deleted since it was read is decided again from scratch (created free first).
         if (isStoreError(err, "conflict") || isStoreError(err, "not_found")) continue;
         if (isStoreError(err, "unknown_outcome")) {
           // 7. The write may have landed: only the stored grant can tell.
           const landed = await this.#read(req.name);
-          if (landed && sameGrant(landed.record, record)) return { granted: await this.#grant(req.name, landed.record, secret, false) };
+          const found = landed && findGrant(landed.record, claimOf(hold));
+          if (found) return { granted: await this.#grant(req.name, found, landed.record.transitions, secret, false) };
           continue;
         }
         throw translate(err);
@@ -371,19 +405,40 @@ export class LockService {
     }
   }
 
-  /** What to watch while blocked: the lock for the first in line, else the ticket just ahead. */
-  #blocked(current: Versioned, queue: QueueView, ahead: number): Blocked {
+  /**
+   * What to watch while blocked: the lock for those in line who could take a place the moment one
+   * frees, else the ticket just ahead.
+   */
+  #blocked(current: Versioned, queue: QueueView, ahead: number, capacity: number): Blocked {
     const lockWatch = { lock: current, queue, watch: { kind: "lock" as const, resourceVersion: current.resourceVersion }, until: this.#holdEnd(current.record) };
-    if (ahead <= 0) return lockWatch;
+    if (ahead < capacity) return lockWatch;
     const entry = queue.waiting[ahead - 1]!;
     // A waiter ahead that stops asking drops out at its ticket's end; the next one takes over then.
     return { lock: current, queue, watch: { kind: "ticket", entry }, until: ticketExpiresAt(entry.ticket).getTime() + this.#skewMs };
   }
 
-  /** The moment a hold ends by itself (Infinity for a free lock: only a change matters then). */
+  /** The moment the first live hold ends by itself (Infinity for a free lock: only a change matters then). */
   #holdEnd(record: LockRecord): number {
+    const ends = this.#holders(record, this.#clock.now()).holds.map((hold) => holdExpiresAt(hold).getTime() + this.#skewMs);
     const end = expiresAt(record);
-    return record.holderIdentity && end ? end.getTime() + this.#skewMs : Number.POSITIVE_INFINITY;
+    if (record.holderIdentity && end && !isSemaphoreCover(record)) ends.push(end.getTime() + this.#skewMs);
+    return Math.min(Number.POSITIVE_INFINITY, ...ends);
+  }
+
+  /**
+   * Who holds the lock now: the Lease's own holder while it is live (a grant, or another Lease
+   * client, which then takes one place), and a semaphore's live holds.
+   */
+  #holders(record: LockRecord, now: Date): { count: number; holds: Hold[]; semaphoreHolds: Hold[]; leaseHolderLive: boolean } {
+    const leaseHolderLive = this.#isLive(record, now) && !isSemaphoreCover(record);
+    const semaphoreHolds = liveHolds(record, now, this.#skewMs);
+    const leaseHold = leaseHolderLive ? leaseHolderHold(record) : undefined;
+    return {
+      count: semaphoreHolds.length + (leaseHolderLive ? 1 : 0),
+      holds: leaseHold ? [leaseHold, ...semaphoreHolds] : semaphoreHolds,
+      semaphoreHolds,
+      leaseHolderLive,
+    };
   }
 
   /**
@@ -452,17 +507,29 @@ export class LockService {
   async renew(name: string, token: string, ttlSeconds: number | undefined): Promise<Grant> {
     const { claim, secret } = await this.#open(name, token);
     const now = this.#clock.now();
+    const renewed = (hold: Hold): Hold => ({ ...hold, renewedAt: now, ttlSeconds: ttlSeconds ?? hold.ttlSeconds });
+    // A semaphore's holders share one Lease: a renewal rewrites it at the revision read.
+    if (this.#maxHolders(name) > 1) {
+      const rewritten = await this.#rewriteHold(name, claim, renewed);
+      if (!("gone" in rewritten)) return this.#grant(name, rewritten.hold!, rewritten.transitions, secret, false);
+      // Else only a grant made before the lock became a semaphore can still be this one.
+      if (!rewritten.gone || !isHeldBy(rewritten.gone.record, claim)) throw this.#lostError(rewritten.gone, now);
+    }
     try {
       const updated = await this.#store.updateHeld(name, claim, { kind: "renew", renewedAt: now, ttlSeconds });
-      if (!isHeldBy(updated.record, claim)) throw refusedWhileHeld(new Error("the renewed lock no longer shows the grant"));
-      return this.#grant(name, updated.record, secret, false);
+      const hold = isHeldBy(updated.record, claim) ? leaseHolderHold(updated.record) : undefined;
+      if (!hold) throw refusedWhileHeld(new Error("the renewed lock no longer shows the grant"));
+      return this.#grant(name, hold, updated.record.transitions, secret, false);
     } catch (err) {
       if (isStoreError(err, "precondition_failed") || isStoreError(err, "not_found")) {
         const current = await this.#read(name);
         if (current && isHeldBy(current.record, claim)) throw refusedWhileHeld(err);
-        throw new LockError("lost", "the lock was released or granted to someone else since this token was issued", {
-          heldBy: current && this.#isLive(current.record, now) ? this.#heldBy(current.record) : undefined,
-        });
+        // A hold granted while the lock was a semaphore (its configuration changed since).
+        if (current && findHold(current.record, claim)) {
+          const rewritten = await this.#rewriteHold(name, claim, renewed);
+          if (!("gone" in rewritten)) return this.#grant(name, rewritten.hold!, rewritten.transitions, secret, false);
+        }
+        throw this.#lostError(current, now);
       }
       throw translate(err);
     }
@@ -470,6 +537,12 @@ export class LockService {
 
   async release(name: string, token: string): Promise<{ released: boolean }> {
     const { claim } = await this.#open(name, token);
+    if (this.#maxHolders(name) > 1) {
+      const rewritten = await this.#rewriteHold(name, claim, () => undefined);
+      if (!("gone" in rewritten)) return { released: true };
+      // Else only a grant made before the lock became a semaphore can still be this one.
+      if (!rewritten.gone || !isHeldBy(rewritten.gone.record, claim)) return { released: false };
+    }
     try {
       await this.#store.updateHeld(name, claim, { kind: "release" });
       return { released: true };
@@ -478,7 +551,8 @@ export class LockService {
         // The grant is over. Repeating a release is harmless; a lock someone else now holds is not ours to touch.
         const current = await this.#read(name);
         if (current && isHeldBy(current.record, claim)) throw refusedWhileHeld(err);
-        if (current && this.#isLive(current.record, this.#clock.now())) {
+        if (current && findHold(current.record, claim)) return { released: !("gone" in (await this.#rewriteHold(name, claim, () => undefined))) };
+        if (current && this.#isLive(current.record, this.#clock.now()) && !isSemaphoreCover(current.record)) {
           throw new LockError("not_holder", "the lock is held by someone else", { heldBy: this.#heldBy(current.record) });
         }
         return { released: false };
@@ -487,13 +561,51 @@ export class LockService {
     }
   }
 
+  /**
+   * Renews or releases one of a semaphore's holds: the Lease is read and rewritten at that
+   * revision (holds that ran out are dropped on the way), so concurrent holders never undo each
+   * other's writes. A hold that is gone was released, or dropped after it ran out.
+   */
+  async #rewriteHold(
+    name: string,
+    claim: GrantClaim,
+    change: (hold: Hold) => Hold | undefined,
+  ): Promise<{ hold?: Hold; transitions: number } | { gone: Versioned | null }> {
+    for (let attempt = 1; attempt <= this.#maxAttempts; attempt++) {
+      const current = await this.#read(name);
+      const hold = current && findHold(current.record, claim);
+      if (!current || !hold) return { gone: current };
+      const now = this.#clock.now();
+      const others = liveHolds(current.record, now, this.#skewMs).filter((other) => other !== hold);
+      const changed = change(hold);
+      const leaseHolderLive = this.#isLive(current.record, now) && !isSemaphoreCover(current.record);
+      const record = withHolds(current.record, changed ? [...others, changed] : others, now, !leaseHolderLive);
+      try {
+        await this.#store.replace(name, record, current.resourceVersion);
+        return { hold: changed, transitions: record.transitions };
+      } catch (err) {
+        // Another holder wrote first (or the outcome is unknown): decide again on what is there now.
+        if (isStoreError(err, "conflict") || isStoreError(err, "unknown_outcome") || isStoreError(err, "not_found")) continue;
+        throw translate(err);
+      }
+    }
+    throw new LockError("contention", "the lock changed on every attempt; retry shortly", { retryAfterSeconds: 1 });
+  }
+
+  #lostError(current: Versioned | null, now: Date): LockError {
+    return new LockError("lost", "the lock was released or granted to someone else since this token was issued", {
+      heldBy: current && this.#isLive(current.record, now) ? this.#heldBy(current.record) : undefined,
+    });
+  }
+
   /** Ends any hold (of a grant or of another Lease client) regardless of its token; the actor is recorded on the lock. */
   async forceRelease(name: string, actor: Actor): Promise<{ released: boolean }> {
     for (let attempt = 1; attempt <= this.#maxAttempts; attempt++) {
       const current = await this.#read(name);
       if (!current) throw new LockError("not_found", "no such lock");
-      if (!current.record.holderIdentity) return { released: false };
-      const { holderIdentity: _ended, grant: _grant, ...rest } = current.record;
+      if (!current.record.holderIdentity && !current.record.holds) return { released: false };
+      // Every hold ends: the Lease's own holder and a semaphore's holds alike.
+      const { holderIdentity: _ended, grant: _grant, holds: _holds, ...rest } = current.record;
       const forcedRelease = { by: actor.subject, issuer: actor.issuer, at: this.#clock.now() };
       const record: LockRecord = { ...rest, forcedRelease };
       try {
@@ -504,7 +616,7 @@ export class LockService {
         if (isStoreError(err, "conflict") || isStoreError(err, "not_found")) continue;
         if (isStoreError(err, "unknown_outcome")) {
           const after = await this.#read(name);
-          if (!after?.record.holderIdentity && after?.record.forcedRelease?.at.getTime() === forcedRelease.at.getTime()) return { released: true };
+          if (!after?.record.holderIdentity && !after?.record.holds && after?.record.forcedRelease?.at.getTime() === forcedRelease.at.getTime()) return { released: true };
           continue;
         }
         throw translate(err);
@@ -562,6 +674,18 @@ export class LockService {
       transitions: record.transitions,
       metadata: grant?.metadata ?? {},
       forcedRelease: record.forcedRelease,
+      maxHolders: this.#maxHolders(name),
+      holders: this.#holders(record, now).holds.map((hold) => ({
+        holderIdentity: hold.holderIdentity,
+        holder: hold.grant.label,
+        subject: hold.grant.subject,
+        issuer: hold.grant.issuer,
+        fencingToken: hold.grant.fencingToken,
+        acquiredAt: hold.acquiredAt,
+        renewedAt: hold.renewedAt,
+        expiresAt: holdExpiresAt(hold),
+        metadata: hold.grant.metadata,
+      })),
       queue: waiting.map(({ ticket }, index) => ({
         position: index + 1,
         holderIdentity: ticket.holderIdentity,
@@ -574,9 +698,8 @@ export class LockService {
     };
   }
 
-  async #grant(name: string, record: LockRecord, secret: string, replayed: boolean): Promise<Grant> {
-    const grant = record.grant!;
-    const holderIdentity = record.holderIdentity!;
+  async #grant(name: string, hold: Hold, transitions: number, secret: string, replayed: boolean): Promise<Grant> {
+    const { grant, holderIdentity } = hold;
     return {
       name,
       holder: grant.label,
@@ -584,11 +707,11 @@ export class LockService {
       subject: grant.subject,
       token: await this.#tokens.issue(this.#lockKey(name), { fencingToken: grant.fencingToken, secret, holderIdentity }),
       fencingToken: grant.fencingToken,
-      acquiredAt: record.acquiredAt!,
-      renewedAt: record.renewedAt!,
-      expiresAt: expiresAt(record)!,
-      ttlSeconds: record.ttlSeconds,
-      transitions: record.transitions,
+      acquiredAt: hold.acquiredAt,
+      renewedAt: hold.renewedAt,
+      expiresAt: holdExpiresAt(hold),
+      ttlSeconds: hold.ttlSeconds,
+      transitions,
       metadata: grant.metadata,
       replayed,
     };
@@ -630,7 +753,12 @@ export class LockService {
     return Boolean(record.holderIdentity) && end !== undefined && now.getTime() <= end.getTime() + this.#skewMs;
   }
 
+  /** The holder to name in a refusal: for a semaphore, the hold that ends first (a place frees then at the latest). */
   #heldBy(record: LockRecord): HeldBy {
+    if (isSemaphoreCover(record)) {
+      const first = this.#holders(record, this.#clock.now()).holds.sort((a, b) => holdExpiresAt(a).getTime() - holdExpiresAt(b).getTime())[0];
+      if (first) return { holderIdentity: first.holderIdentity, holder: first.grant.label, subject: first.grant.subject, expiresAt: holdExpiresAt(first) };
+    }
     const grant = record.grant;
     return {
       holderIdentity: record.holderIdentity!,
@@ -688,8 +816,20 @@ function isHeldBy(record: LockRecord, claim: GrantClaim): boolean {
   );
 }
 
-function sameGrant(stored: LockRecord, written: LockRecord): boolean {
-  return isHeldBy(stored, { holderIdentity: written.holderIdentity!, verifier: written.grant!.verifier, fencingToken: written.grant!.fencingToken });
+/** A semaphore's hold that a token names. */
+function findHold(record: LockRecord, claim: GrantClaim): Hold | undefined {
+  return record.holds?.find(
+    (hold) => hold.holderIdentity === claim.holderIdentity && hold.grant.verifier === claim.verifier && hold.grant.fencingToken === claim.fencingToken,
+  );
+}
+
+/** The grant a token names, wherever the lock keeps it. */
+function findGrant(record: LockRecord, claim: GrantClaim): Hold | undefined {
+  return isHeldBy(record, claim) ? leaseHolderHold(record) : findHold(record, claim);
+}
+
+function claimOf(hold: Hold): GrantClaim {
+  return { holderIdentity: hold.holderIdentity, verifier: hold.grant.verifier, fencingToken: hold.grant.fencingToken };
 }
 
 /** The store refused a write although the grant is still ours: the write itself was rejected. */

@@ -75,6 +75,10 @@ export function lockStoreContract(setup: () => Promise<StoreUnderTest>): void {
         forcedRelease: { by: "ops", issuer: "https://idp.example", at: at("2026-11-29T08:00:00.000Z") },
         queueMark: "1017-0123456789abcdef0123456789abcdef",
         grantedTicket: "fedcba9876543210fedcba9876543210@1012",
+        holds: [
+          { holderIdentity: "runner 1 (bob)", grant: grant({ subject: "bob", label: "runner 1", verifier: "v-2", fencingToken: "15" }), ttlSeconds: 20, acquiredAt: at("2026-11-30T09:59:00.001Z"), renewedAt: at("2026-11-30T10:00:01.002Z") },
+          { holderIdentity: "carol", grant: grant({ subject: "carol", issuer: undefined, label: undefined, verifier: "v-3", fencingToken: "16", metadata: {} }), ttlSeconds: 40, acquiredAt: at("2026-11-30T09:59:30.000Z"), renewedAt: at("2026-11-30T09:59:30.000Z") },
+        ],
       };
       const revision = await store.create(name, record);
       const read = await store.get(name);

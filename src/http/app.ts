@@ -5,6 +5,7 @@ import { semaphoreLimits } from "../config/semaphore-limits.ts";
 import { systemClock } from "../locks/clock.ts";
 import { countingStore } from "../locks/counting-store.ts";
 import { LockService } from "../locks/lock-service.ts";
+import { StoreError } from "../locks/lock-store.ts";
 import type { AppDeps, AppEnv } from "./app-env.ts";
 import { errorResponse } from "./errors.ts";
 import { registerHealthRoutes } from "./health-routes.ts";
@@ -20,6 +21,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   const clock = deps.clock ?? systemClock;
   const log = deps.log ?? (() => {});
   const maxHolders = semaphoreLimits(deps.config.semaphores);
+  const onWatchFailure = oncePerReason(log);
 
   const app = new OpenAPIHono<AppEnv>({
     defaultHook: (result, c) => {
@@ -106,6 +108,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
         skewAllowanceSeconds: deps.config.skewAllowanceSeconds,
         ticketTtlSeconds: deps.config.queueTicketTtlSeconds,
         maxHolders,
+        onWatchFailure,
       }),
     );
     try {
@@ -116,4 +119,18 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
       c.header("cache-control", "no-store");
     }
   }
+}
+
+/**
+ * Waiting without a watch still works (a read every second) but costs the apiserver more and
+ * hands over later, so the operator hears of it: once per kind of failure, not once per wait.
+ */
+function oncePerReason(log: (entry: Record<string, unknown>) => void): (err: unknown) => void {
+  const told = new Set<string>();
+  return (err) => {
+    const reason = err instanceof StoreError ? err.reason : err instanceof Error ? err.name : "unknown";
+    if (told.has(reason)) return;
+    told.add(reason);
+    log({ level: "warn", msg: "waiting cannot watch Leases and reads them every second instead", reason, detail: err instanceof Error ? err.message : String(err) });
+  };
 }

@@ -23,15 +23,27 @@ const MAX_EVENT_CHARS = 1024 * 1024;
  * apiserver's `timeoutSeconds` (plus that much again, for an apiserver that does not keep it).
  */
 export function leaseWatch(configuration: Configuration, timeoutMs: number): (param: LeaseWatchParam) => Promise<LeaseWatchEnd> {
-  return async ({ namespace, name, resourceVersion, signal }) => {
+  const watchFrom = watchOnce(configuration, timeoutMs);
+  return async (param) => {
+    const end = await watchFrom(param, param.resourceVersion);
+    if (end !== "expired") return end;
+    // etcd no longer keeps that revision: a Lease nobody wrote for longer than its compaction
+    // interval (a long hold that renews rarely). Watching from "now" instead begins with the
+    // Lease's current state, which tells whether it is still at that revision, then goes on.
+    return watchFrom(param, undefined);
+  };
+}
+
+function watchOnce(configuration: Configuration, timeoutMs: number) {
+  return async ({ namespace, name, resourceVersion: unchangedAt, signal }: LeaseWatchParam, resourceVersion: string | undefined): Promise<LeaseWatchEnd> => {
     if (signal.aborted) return "aborted";
     const query = new URLSearchParams({
       watch: "1",
       fieldSelector: `metadata.name=${name}`,
-      resourceVersion,
       allowWatchBookmarks: "true",
       timeoutSeconds: String(WATCH_TIMEOUT_SECONDS),
     });
+    if (resourceVersion !== undefined) query.set("resourceVersion", resourceVersion);
     const request = await prepareRequest(configuration, `/apis/coordination.k8s.io/v1/namespaces/${encodeURIComponent(namespace)}/leases?${query}`);
     request.setHeaderParam("Accept", "application/json");
 
@@ -59,7 +71,7 @@ export function leaseWatch(configuration: Configuration, timeoutMs: number): (pa
         throw refusal;
       }
       const stream = response.body.stream();
-      return stream ? await firstChange(stream, signal) : "ended";
+      return stream ? await firstChange(stream, signal, unchangedAt) : "ended";
     } finally {
       clearTimeout(timer);
       // Closes the connection if anything is still open, whichever way the watch ended.
@@ -68,8 +80,11 @@ export function leaseWatch(configuration: Configuration, timeoutMs: number): (pa
   };
 }
 
-/** Reads watch events, one JSON object a line, until the first that is not a BOOKMARK. */
-async function firstChange(stream: ReadableStream<Uint8Array>, signal: AbortSignal): Promise<LeaseWatchEnd> {
+/**
+ * Reads watch events, one JSON object a line, until the first that is not a BOOKMARK, nor the
+ * Lease still at `unchangedAt` (how a watch without a revision starts).
+ */
+async function firstChange(stream: ReadableStream<Uint8Array>, signal: AbortSignal, unchangedAt: string): Promise<LeaseWatchEnd> {
   const reader = stream.getReader();
   const decoder = new TextDecoder();
   let pending = "";
@@ -82,7 +97,7 @@ async function firstChange(stream: ReadableStream<Uint8Array>, signal: AbortSign
         const line = pending.slice(0, newline).trim();
         pending = pending.slice(newline + 1);
         if (!line) continue;
-        const end = eventEnd(line);
+        const end = eventEnd(line, unchangedAt);
         if (end) return end;
       }
       if (pending.length > MAX_EVENT_CHARS) return "ended";
@@ -97,8 +112,8 @@ async function firstChange(stream: ReadableStream<Uint8Array>, signal: AbortSign
 }
 
 /** What one watch event means for the waiter, or undefined for a BOOKMARK (the watch goes on). */
-function eventEnd(line: string): LeaseWatchEnd | undefined {
-  let event: { type?: unknown; object?: unknown };
+function eventEnd(line: string, unchangedAt: string): LeaseWatchEnd | undefined {
+  let event: { type?: unknown; object?: { metadata?: { resourceVersion?: unknown } } };
   try {
     event = JSON.parse(line) as typeof event;
   } catch {
@@ -108,6 +123,7 @@ function eventEnd(line: string): LeaseWatchEnd | undefined {
     case "BOOKMARK":
       return undefined;
     case "ADDED":
+      return event.object?.metadata?.resourceVersion === unchangedAt ? undefined : "changed";
     case "MODIFIED":
     case "DELETED":
       return "changed";

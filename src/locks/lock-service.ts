@@ -26,6 +26,8 @@ export interface LockServiceOptions {
   ticketTtlSeconds: number;
   /** How many callers may hold each lock at once (a semaphore when above 1); 1 for every lock without it. */
   maxHolders?: (name: string) => number;
+  /** Told when a wait cannot watch (and reads every WATCH_FALLBACK_POLL_MS instead), so an operator can fix it. */
+  onWatchFailure?: (err: unknown) => void;
   /** Read-decide-write rounds before giving up under write contention. */
   maxAttempts?: number;
 }
@@ -173,6 +175,7 @@ export class LockService {
   readonly #maxAttempts: number;
   readonly #ticketTtlSeconds: number;
   readonly #maxHolders: (name: string) => number;
+  readonly #onWatchFailure: (err: unknown) => void;
 
   constructor(options: LockServiceOptions) {
     this.#store = options.store;
@@ -184,6 +187,7 @@ export class LockService {
     this.#maxAttempts = options.maxAttempts ?? 5;
     this.#ticketTtlSeconds = options.ticketTtlSeconds;
     this.#maxHolders = options.maxHolders ?? (() => 1);
+    this.#onWatchFailure = options.onWatchFailure ?? (() => {});
   }
 
   /**
@@ -495,7 +499,10 @@ export class LockService {
           ? this.#store.waitForChange(name, watch.resourceVersion, done.signal)
           : this.#store.waitForTicketChange(name, watch.entry.ticket.id, watch.entry.resourceVersion, done.signal);
       await Promise.race([
-        change.catch(() => this.#clock.sleep(Math.min(ms, WATCH_FALLBACK_POLL_MS), done.signal)),
+        change.catch((err: unknown) => {
+          this.#onWatchFailure(err);
+          return this.#clock.sleep(Math.min(ms, WATCH_FALLBACK_POLL_MS), done.signal);
+        }),
         this.#clock.sleep(ms, done.signal),
       ]);
     } finally {

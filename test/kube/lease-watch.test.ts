@@ -121,7 +121,6 @@ describe("watching one Lease over fetch", () => {
   it.each([
     ["its creation", event("ADDED"), "changed"],
     ["its deletion", event("DELETED"), "changed"],
-    ["an expired revision (ERROR 410)", event("ERROR", { kind: "Status", status: "Failure", reason: "Expired", code: 410 }), "expired"],
     ["another watch error", event("ERROR", { kind: "Status", status: "Failure", reason: "InternalError", code: 500 }), "ended"],
     ["a line that is not an event", "<html>proxy error</html>\n", "ended"],
   ] as const)("resolves on %s", async (_, line, end: LeaseWatchEnd) => {
@@ -131,6 +130,19 @@ describe("watching one Lease over fetch", () => {
     request.send(line);
     expect(await watching).toBe(end);
     expect(request.released()).toBe(true);
+  });
+
+  it("watches on from the current state after an expired revision (ERROR 410) in the stream", async () => {
+    const apiserver = scriptedWatches();
+    const watching = apiOver(apiserver.fetch).watchLease({ namespace: NAMESPACE, name: "deploy", resourceVersion: "7", signal: new AbortController().signal });
+    const first = await apiserver.nextRequest();
+    const next = apiserver.nextRequest();
+    first.send(event("ERROR", { kind: "Status", status: "Failure", reason: "Expired", code: 410 }));
+    const second = await next;
+    expect(first.released()).toBe(true);
+    expect(second.url.searchParams.has("resourceVersion")).toBe(false);
+    second.send(event("MODIFIED"));
+    expect(await watching).toBe("changed");
   });
 
   it("resolves when the apiserver ends the stream without a change", async () => {
@@ -192,6 +204,32 @@ describe("watching one Lease over fetch", () => {
     const gone = JSON.stringify({ kind: "Status", apiVersion: "v1", status: "Failure", reason: "Expired", code: 410 });
     const api = apiOver(async () => new Response(gone, { status: 410, headers: { "content-type": "application/json" } }));
     expect(await api.watchLease({ namespace: NAMESPACE, name: "deploy", resourceVersion: "7", signal: new AbortController().signal })).toBe("expired");
+  });
+
+  it("watches on from the current state when the revision is too old, and ends only on a real change", async () => {
+    // A Lease nobody wrote since etcd compacted its revision: the watch from it is refused.
+    const gone = JSON.stringify({ kind: "Status", apiVersion: "v1", status: "Failure", reason: "Expired", code: 410 });
+    const apiserver = scriptedWatches((url) =>
+      url.searchParams.has("resourceVersion") ? new Response(gone, { status: 410, headers: { "content-type": "application/json" } }) : "stream",
+    );
+    const watching = apiOver(apiserver.fetch).watchLease({ namespace: NAMESPACE, name: "deploy", resourceVersion: "7", signal: new AbortController().signal });
+    const request = await apiserver.nextRequest();
+    expect(request.url.searchParams.has("resourceVersion")).toBe(false);
+    // A watch from now begins with the Lease as it is: still at the revision read, so no change.
+    request.send(event("ADDED", { kind: "Lease", metadata: { name: "deploy", resourceVersion: "7" } }));
+    expect(await settledWithin(watching, 150)).toBe("pending");
+    request.send(event("MODIFIED"));
+    expect(await watching).toBe("changed");
+  });
+
+  it("ends at once when the Lease is no longer at the revision read, though that revision is too old to watch from", async () => {
+    const gone = JSON.stringify({ kind: "Status", apiVersion: "v1", status: "Failure", reason: "Expired", code: 410 });
+    const apiserver = scriptedWatches((url) =>
+      url.searchParams.has("resourceVersion") ? new Response(gone, { status: 410, headers: { "content-type": "application/json" } }) : "stream",
+    );
+    const watching = apiOver(apiserver.fetch).watchLease({ namespace: NAMESPACE, name: "deploy", resourceVersion: "7", signal: new AbortController().signal });
+    (await apiserver.nextRequest()).send(event("ADDED", { kind: "Lease", metadata: { name: "deploy", resourceVersion: "12" } }));
+    expect(await watching).toBe("changed");
   });
 });
 

@@ -495,7 +495,9 @@ describe("a waiting acquire", () => {
     expect(clock.sleeping).toBe(0);
   });
 
-  it("reads again every second while the store cannot watch, and is still granted", async () => {
+  it("reads again every second while the store cannot watch, says so, and is still granted", async () => {
+    const failures: unknown[] = [];
+    locks = new LockService({ store, clock, tokens, cursors, namespace: "ns", skewAllowanceSeconds: SKEW, ticketTtlSeconds: TICKET_TTL, onWatchFailure: (err) => failures.push(err) });
     const held = await locks.acquire(request({ ttlSeconds: 600 }));
     store.beforeNext("waitForChange", () => {
       throw new StoreError("unavailable", "watch refused");
@@ -508,6 +510,7 @@ describe("a waiting acquire", () => {
     clock.advance(1);
     await answered(waiter);
     expect(waiter.value).toMatchObject({ subject: "bob" });
+    expect(failures).toMatchObject([{ reason: "unavailable" }]);
   });
 
   it("does not spin when the store's watch ends at once without a change", async () => {

@@ -19,6 +19,8 @@ import {
   ReleaseBody,
   ReleasedSchema,
   RenewBody,
+  VerifiedSchema,
+  VerifyBody,
 } from "./schemas.ts";
 import { grantBody, stateBody } from "./serialize.ts";
 
@@ -62,6 +64,18 @@ const releaseRoute = createRoute({
   security,
   request: { params: LockNameParam, body: { ...json(ReleaseBody), required: true } },
   responses: { 200: { description: "Released, or already over", ...json(ReleasedSchema) }, ...problems(400, 401, 403, 409, 502, 503) },
+});
+
+const verifyRoute = createRoute({
+  method: "post",
+  path: "/locks/{name}/verify",
+  summary: "Whether the grant with this fencing token holds the lock now",
+  description:
+    "For a resource that can ask but cannot keep the highest fencing token it has seen. A point-in-time answer: the grant " +
+    "can end right after it. A resource that stores the highest token and refuses smaller ones is protected without asking.",
+  security,
+  request: { params: LockNameParam, body: { ...json(VerifyBody), required: true } },
+  responses: { 200: { description: "The answer", ...json(VerifiedSchema) }, ...problems(400, 401, 403, 404, 502, 503) },
 });
 
 const stateRoute = createRoute({
@@ -146,6 +160,13 @@ export function registerLockRoutes(app: OpenAPIHono<AppEnv>, deps: AppDeps): voi
     const { name } = c.req.valid("param");
     authorize(c, "release", name);
     return c.json(await c.get("locks").release(name, c.req.valid("json").token), 200);
+  });
+
+  app.openapi(verifyRoute, async (c) => {
+    const { name } = c.req.valid("param");
+    authorize(c, "read", name);
+    const verified = await c.get("locks").verify(name, c.req.valid("json").fencingToken);
+    return c.json({ live: verified.live, expiresAt: verified.expiresAt?.toISOString() }, 200);
   });
 
   app.openapi(stateRoute, async (c) => {

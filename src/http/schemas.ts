@@ -181,6 +181,17 @@ export const LockStateSchema = z
   .openapi("LockState");
 
 export const LockListSchema = z.object({ items: z.array(LockStateSchema), continue: z.string().optional() }).openapi("LockList");
+export const VerifyBody = z
+  .object({ fencingToken: z.string().regex(/^[0-9]{1,20}$/, "must be a decimal fencing token").openapi({ example: "48213" }) })
+  .strict()
+  .openapi("VerifyRequest");
+export const VerifiedSchema = z
+  .object({
+    live: z.boolean().openapi({ description: "True while the grant with this fencing token holds the lock, at the moment of asking." }),
+    expiresAt: date.optional().openapi({ description: "When that grant ends unless renewed." }),
+  })
+  .openapi("Verified");
+
 export const ReleasedSchema = z.object({ released: z.boolean() }).openapi("Released");
 
 export const ProblemSchema = z

@@ -632,6 +632,18 @@ export class LockService {
     throw new LockError("contention", "the lock changed on every attempt; retry shortly", { retryAfterSeconds: 1 });
   }
 
+  /**
+   * Whether the grant with this fencing token holds the lock right now: a check for a resource
+   * that can ask but cannot keep the highest token it has seen (in the spirit of Chubby's
+   * CheckSequencer). Only a point-in-time answer: the grant can end the moment after.
+   */
+  async verify(name: string, fencingToken: string): Promise<{ live: boolean; expiresAt?: Date }> {
+    const current = await this.#read(name);
+    if (!current) throw new LockError("not_found", "no such lock");
+    const hold = this.#holders(current.record, this.#clock.now()).holds.find((candidate) => candidate.grant.fencingToken === fencingToken);
+    return hold ? { live: true, expiresAt: holdExpiresAt(hold) } : { live: false };
+  }
+
   /** The lock and its line (read only when the lock says it has one). */
   async state(name: string): Promise<LockState | null> {
     const current = await this.#read(name);

@@ -237,7 +237,7 @@ describe("service routes", () => {
     const doc = (await (await call("GET", "/openapi.json")).json()) as { openapi: string; paths: Record<string, unknown> };
     expect(doc.openapi).toBe("3.1.0");
     expect(Object.keys(doc.paths).sort()).toEqual(
-      ["/healthz", "/locks", "/locks/{name}", "/locks/{name}/acquire", "/locks/{name}/leave", "/locks/{name}/release", "/locks/{name}/renew", "/readyz"].sort(),
+      ["/healthz", "/locks", "/locks/{name}", "/locks/{name}/acquire", "/locks/{name}/leave", "/locks/{name}/verify", "/locks/{name}/release", "/locks/{name}/renew", "/readyz"].sort(),
     );
   });
 

@@ -12,6 +12,7 @@ const unitFiles = [
   "test/store/memory-store.test.ts",
   "test/kube/refusal-triage.test.ts",
   "test/kube/lease-watch.test.ts",
+  "test/kube/go-json-escaping.test.ts",
   "test/cli/parsing.test.ts",
   "test/cli/usage.test.ts",
   "test/cli/wait-progress.test.ts",

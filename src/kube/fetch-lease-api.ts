@@ -3,6 +3,7 @@ import { type RequestContext, ResponseContext, wrapHttpLibrary } from "@kubernet
 import { ServerConfiguration } from "@kubernetes/client-node/dist/gen/servers.js";
 import { ObjectCoordinationV1Api } from "@kubernetes/client-node/dist/gen/types/ObjectParamAPI.js";
 import { apiserverReadiness } from "./apiserver-readiness.ts";
+import { withGoEscaping } from "./go-json-escaping.ts";
 import type { LeaseApi } from "./lease-api.ts";
 import { leaseWatch } from "./lease-watch.ts";
 import { triageRefusals } from "./refusal-triage.ts";
@@ -35,7 +36,7 @@ export function fetchLeaseApi(options: FetchLeaseApiOptions): LeaseApi {
       const response = await send(request.getUrl(), {
         method: request.getHttpMethod(),
         headers,
-        body: request.getBody() as BodyInit | undefined,
+        body: withGoEscaping(request.getBody()) as BodyInit | undefined,
         // A watch brings its own signal: the request timeout would cut its stream short.
         signal: request.getSignal() ?? AbortSignal.timeout(options.timeoutMs),
       });

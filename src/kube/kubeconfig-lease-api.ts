@@ -1,6 +1,7 @@
 import { CoordinationV1Api, createConfiguration, type KubeConfig, ServerConfiguration } from "@kubernetes/client-node";
 import type { Dispatcher } from "undici";
 import { apiserverReadiness } from "./apiserver-readiness.ts";
+import { withGoEscaping } from "./go-json-escaping.ts";
 import type { LeaseApi } from "./lease-api.ts";
 import { leaseWatch } from "./lease-watch.ts";
 import { triageRefusals } from "./refusal-triage.ts";
@@ -22,6 +23,7 @@ export function kubeconfigLeaseApi(kubeConfig: KubeConfig, timeoutMs: number): L
       {
         pre: async (context) => {
           context.setSignal(AbortSignal.timeout(timeoutMs));
+          context.setBody(withGoEscaping(context.getBody()));
           // client-node builds a fresh TLS dispatcher for every request of a kubeconfig with a CA or
           // client certificate: a new connection and handshake each time. Keep the first one
           // (same cluster, same options) so connections are reused.

@@ -121,6 +121,15 @@ export function lockStoreContract(setup: () => Promise<StoreUnderTest>): void {
       expect(again.record.ttlSeconds).toBe(60);
     });
 
+    it("renews and releases a grant whose holder has characters Go escapes in JSON (<, >, &)", async () => {
+      const record = held({ label: "deploy <b>prod</b> & co", subject: "repo:a&b<c>" });
+      record.holderIdentity = "deploy <b>prod</b> & co (repo:a&b<c>)";
+      await store.create(name, record);
+      const renewedAt = at("2026-11-30T10:00:21.000Z");
+      expect((await store.updateHeld(name, claimOf(record), { kind: "renew", renewedAt })).record.renewedAt).toEqual(renewedAt);
+      expect((await store.updateHeld(name, claimOf(record), { kind: "release" })).record.holderIdentity).toBeUndefined();
+    });
+
     it("releases: no holder and no grant, the rest kept", async () => {
       const record = held();
       await store.create(name, record);

@@ -20,6 +20,8 @@ const unitFiles = [
   "test/cli/hostile-gateway.test.ts",
   "test/gateway/readyz-cache.test.ts",
   "test/contention/history.test.ts",
+  "test/ui/lock-views.test.ts",
+  "test/ui/status-page-http.test.ts",
 ];
 
 export default defineConfig({

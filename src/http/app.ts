@@ -11,6 +11,7 @@ import { errorResponse } from "./errors.ts";
 import { registerHealthRoutes } from "./health-routes.ts";
 import { registerLockRoutes } from "./lock-routes.ts";
 import { problem } from "./problem.ts";
+import { registerStatusPage } from "../ui/status-page.ts";
 
 const MAX_BODY_BYTES = 16 * 1024;
 const JSON_MEDIA_TYPE = /^application\/([\w.-]+\+)?json$/i;
@@ -59,6 +60,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
 
   registerHealthRoutes(app, deps);
   registerLockRoutes(app, deps);
+  registerStatusPage(app, deps);
 
   app.doc31("/openapi.json", {
     openapi: "3.1.0",

@@ -2,6 +2,7 @@ import type { Caller } from "../auth/caller.ts";
 import type { Config } from "../config/schema.ts";
 import type { Clock } from "../locks/clock.ts";
 import type { ListCursors } from "../locks/list-cursor.ts";
+import type { LockEvent } from "../locks/lock-events.ts";
 import type { LockService } from "../locks/lock-service.ts";
 import type { LockStore } from "../locks/lock-store.ts";
 import type { TokenKeys } from "../locks/lock-token.ts";
@@ -18,6 +19,17 @@ export interface AppDeps {
   cursors: ListCursors;
   clock?: Clock;
   log?: Logger;
+  /**
+   * Told, after the answer is ready, of what a request did to locks (grants, releases, losses,
+   * queue changes), with the caller that did it. Work it starts must go to `background`, which
+   * keeps it alive after the response (a Worker's waitUntil) and never delays the answer.
+   */
+  onLockEvents?: (events: LockEvent[], context: LockEventContext) => void;
+}
+
+export interface LockEventContext {
+  caller: Caller;
+  background: (work: Promise<unknown>) => void;
 }
 
 export interface AppEnv {

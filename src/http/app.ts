@@ -6,6 +6,7 @@ import { systemClock } from "../locks/clock.ts";
 import { countingStore } from "../locks/counting-store.ts";
 import { LockService } from "../locks/lock-service.ts";
 import { StoreError } from "../locks/lock-store.ts";
+import type { LockEvent } from "../locks/lock-events.ts";
 import type { AppDeps, AppEnv } from "./app-env.ts";
 import { errorResponse } from "./errors.ts";
 import { registerHealthRoutes } from "./health-routes.ts";
@@ -97,8 +98,10 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   }
 
   async function authenticate(c: Context<AppEnv>, next: Next) {
-    c.set("caller", await deps.authenticator.authenticate(c.req.header("authorization")));
+    const caller = await deps.authenticator.authenticate(c.req.header("authorization"));
+    c.set("caller", caller);
     const counted = countingStore(deps.store);
+    const events: LockEvent[] = [];
     c.set(
       "locks",
       new LockService({
@@ -111,6 +114,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
         ticketTtlSeconds: deps.config.queueTicketTtlSeconds,
         maxHolders,
         onWatchFailure,
+        events: (event) => events.push(event),
       }),
     );
     try {
@@ -119,6 +123,13 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
       // How many Kubernetes requests this call cost, for clients, tests and benchmarks alike.
       c.header("server-timing", `kube;desc="${counted.count()} requests"`);
       c.header("cache-control", "no-store");
+      if (events.length > 0 && deps.onLockEvents) {
+        try {
+          deps.onLockEvents(events, { caller, background: backgroundOf(c) });
+        } catch (err) {
+          log({ level: "error", msg: "lock events could not be handed on", error: err instanceof Error ? err.message : String(err) });
+        }
+      }
     }
   }
 }
@@ -134,5 +145,23 @@ function oncePerReason(log: (entry: Record<string, unknown>) => void): (err: unk
     if (told.has(reason)) return;
     told.add(reason);
     log({ level: "warn", msg: "waiting cannot watch Leases and reads them every second instead", reason, detail: err instanceof Error ? err.message : String(err) });
+  };
+}
+
+/**
+ * Where work after the answer goes: a Worker's waitUntil keeps it alive past the response; on
+ * Node the process lives on anyway. Failures there are the work's own business.
+ */
+function backgroundOf(c: Context): (work: Promise<unknown>) => void {
+  let waitUntil: ((work: Promise<unknown>) => void) | undefined;
+  try {
+    const context = c.executionCtx;
+    waitUntil = (work) => context.waitUntil(work);
+  } catch {
+    // Not in a Worker: Hono has no execution context to give.
+  }
+  return (work) => {
+    const settled = work.catch(() => {});
+    waitUntil?.(settled);
   };
 }

@@ -1,5 +1,6 @@
 import type { Clock } from "./clock.ts";
 import { LockError, type HeldBy } from "./lock-errors.ts";
+import type { LockEvent, LockEventSink } from "./lock-events.ts";
 import { holderIdentityOf } from "./holder-identity.ts";
 import type { ListCursors } from "./list-cursor.ts";
 import { grantedTicketOf, type QueueView, queueView } from "./lock-queue.ts";
@@ -28,6 +29,8 @@ export interface LockServiceOptions {
   maxHolders?: (name: string) => number;
   /** Told when a wait cannot watch (and reads every WATCH_FALLBACK_POLL_MS instead), so an operator can fix it. */
   onWatchFailure?: (err: unknown) => void;
+  /** Told of every grant, release, takeover, force release, loss and queue change, after the write. */
+  events?: LockEventSink;
   /** Read-decide-write rounds before giving up under write contention. */
   maxAttempts?: number;
 }
@@ -176,6 +179,7 @@ export class LockService {
   readonly #ticketTtlSeconds: number;
   readonly #maxHolders: (name: string) => number;
   readonly #onWatchFailure: (err: unknown) => void;
+  readonly #events: LockEventSink;
 
   constructor(options: LockServiceOptions) {
     this.#store = options.store;
@@ -188,6 +192,7 @@ export class LockService {
     this.#ticketTtlSeconds = options.ticketTtlSeconds;
     this.#maxHolders = options.maxHolders ?? (() => 1);
     this.#onWatchFailure = options.onWatchFailure ?? (() => {});
+    this.#events = options.events ?? (() => {});
   }
 
   /**
@@ -236,6 +241,7 @@ export class LockService {
     const place = await this.#placeOf(req);
     try {
       await this.#store.deleteTicket(req.name, place.id);
+      this.#emit({ kind: "queue_left", lock: req.name, at: this.#clock.now(), subject: req.subject, issuer: req.issuer });
       return { left: true };
     } catch (err) {
       if (isStoreError(err, "not_found")) return { left: false };
@@ -332,6 +338,7 @@ export class LockService {
       // 6. Write conditionally; losing a race means reading again and deciding again.
       try {
         await this.#store.replace(req.name, record, current.resourceVersion);
+        this.#granted(req.name, hold, current.record, own?.ticket.joinedAt, now);
         if (place || queue) await this.#sweep(req.name, queue?.stale ?? [], place?.id);
         return { granted: await this.#grant(req.name, hold, record.transitions, secret, false) };
       } catch (err) {
@@ -341,7 +348,10 @@ export class LockService {
           // 7. The write may have landed: only the stored grant can tell.
           const landed = await this.#read(req.name);
           const found = landed && findGrant(landed.record, claimOf(hold));
-          if (found) return { granted: await this.#grant(req.name, found, landed.record.transitions, secret, false) };
+          if (found) {
+            this.#granted(req.name, found, current.record, own?.ticket.joinedAt, now);
+            return { granted: await this.#grant(req.name, found, landed.record.transitions, secret, false) };
+          }
           continue;
         }
         throw translate(err);
@@ -385,6 +395,7 @@ export class LockService {
         };
         const resourceVersion = await this.#store.createTicket(ticket);
         tickets.tickets.push({ ticket, resourceVersion });
+        this.#emit({ kind: "queue_joined", lock: req.name, at: now, ...whoWaits(ticket), position: queueView(tickets, current.record, now, this.#skewMs, place.id).ownIndex + 1 });
         place.joined = true;
         place.unmarked = true;
       }
@@ -520,7 +531,7 @@ export class LockService {
       const rewritten = await this.#rewriteHold(name, claim, renewed);
       if (!("gone" in rewritten)) return this.#grant(name, rewritten.hold!, rewritten.transitions, secret, false);
       // Else only a grant made before the lock became a semaphore can still be this one.
-      if (!rewritten.gone || !isHeldBy(rewritten.gone.record, claim)) throw this.#lostError(rewritten.gone, now);
+      if (!rewritten.gone || !isHeldBy(rewritten.gone.record, claim)) throw this.#lostError(name, claim, rewritten.gone, now);
     }
     try {
       const updated = await this.#store.updateHeld(name, claim, { kind: "renew", renewedAt: now, ttlSeconds });
@@ -536,7 +547,7 @@ export class LockService {
           const rewritten = await this.#rewriteHold(name, claim, renewed);
           if (!("gone" in rewritten)) return this.#grant(name, rewritten.hold!, rewritten.transitions, secret, false);
         }
-        throw this.#lostError(current, now);
+        throw this.#lostError(name, claim, current, now);
       }
       throw translate(err);
     }
@@ -546,19 +557,28 @@ export class LockService {
     const { claim } = await this.#open(name, token);
     if (this.#maxHolders(name) > 1) {
       const rewritten = await this.#rewriteHold(name, claim, () => undefined);
-      if (!("gone" in rewritten)) return { released: true };
+      if (!("gone" in rewritten)) {
+        this.#released(name, claim, rewritten.ended.acquiredAt, rewritten.ended);
+        return { released: true };
+      }
       // Else only a grant made before the lock became a semaphore can still be this one.
       if (!rewritten.gone || !isHeldBy(rewritten.gone.record, claim)) return { released: false };
     }
     try {
-      await this.#store.updateHeld(name, claim, { kind: "release" });
+      const released = await this.#store.updateHeld(name, claim, { kind: "release" });
+      this.#released(name, claim, released.record.acquiredAt);
       return { released: true };
     } catch (err) {
       if (isStoreError(err, "precondition_failed") || isStoreError(err, "not_found")) {
         // The grant is over. Repeating a release is harmless; a lock someone else now holds is not ours to touch.
         const current = await this.#read(name);
         if (current && isHeldBy(current.record, claim)) throw refusedWhileHeld(err);
-        if (current && findHold(current.record, claim)) return { released: !("gone" in (await this.#rewriteHold(name, claim, () => undefined))) };
+        if (current && findHold(current.record, claim)) {
+          const rewritten = await this.#rewriteHold(name, claim, () => undefined);
+          if ("gone" in rewritten) return { released: false };
+          this.#released(name, claim, rewritten.ended.acquiredAt, rewritten.ended);
+          return { released: true };
+        }
         if (current && this.#isLive(current.record, this.#clock.now()) && !isSemaphoreCover(current.record)) {
           throw new LockError("not_holder", "the lock is held by someone else", { heldBy: this.#heldBy(current.record) });
         }
@@ -577,7 +597,7 @@ export class LockService {
     name: string,
     claim: GrantClaim,
     change: (hold: Hold) => Hold | undefined,
-  ): Promise<{ hold?: Hold; transitions: number } | { gone: Versioned | null }> {
+  ): Promise<{ hold?: Hold; ended: Hold; transitions: number } | { gone: Versioned | null }> {
     for (let attempt = 1; attempt <= this.#maxAttempts; attempt++) {
       const current = await this.#read(name);
       const hold = current && findHold(current.record, claim);
@@ -589,7 +609,7 @@ export class LockService {
       const record = withHolds(current.record, changed ? [...others, changed] : others, now, !leaseHolderLive);
       try {
         await this.#store.replace(name, record, current.resourceVersion);
-        return { hold: changed, transitions: record.transitions };
+        return { hold: changed, ended: hold, transitions: record.transitions };
       } catch (err) {
         // Another holder wrote first (or the outcome is unknown): decide again on what is there now.
         if (isStoreError(err, "conflict") || isStoreError(err, "unknown_outcome") || isStoreError(err, "not_found")) continue;
@@ -599,7 +619,48 @@ export class LockService {
     throw new LockError("contention", "the lock changed on every attempt; retry shortly", { retryAfterSeconds: 1 });
   }
 
-  #lostError(current: Versioned | null, now: Date): LockError {
+  #emit(event: LockEvent): void {
+    try {
+      this.#events(event);
+    } catch {
+      // A sink that fails must never change a lock answer.
+    }
+  }
+
+  /** Tells of a grant: a takeover when it replaced a hold whose time had run out. */
+  #granted(name: string, hold: Hold, before: LockRecord, joinedAt: Date | undefined, now: Date): void {
+    const replaced = before.holderIdentity !== undefined && !isSemaphoreCover(before) ? before : undefined;
+    this.#emit({
+      kind: replaced ? "taken_over" : "acquired",
+      lock: name,
+      at: now,
+      holderIdentity: hold.holderIdentity,
+      subject: hold.grant.subject,
+      issuer: hold.grant.issuer,
+      label: hold.grant.label,
+      fencingToken: hold.grant.fencingToken,
+      ...(replaced && { previousHolder: replaced.holderIdentity, heldSeconds: secondsBetween(replaced.acquiredAt, now) }),
+      ...(joinedAt && { waitedSeconds: secondsBetween(joinedAt, now) }),
+    });
+  }
+
+  #released(name: string, claim: GrantClaim, acquiredAt: Date | undefined, hold?: Hold): void {
+    this.#emit({
+      kind: "released",
+      lock: name,
+      at: this.#clock.now(),
+      holderIdentity: claim.holderIdentity,
+      subject: hold?.grant.subject,
+      issuer: hold?.grant.issuer,
+      label: hold?.grant.label,
+      fencingToken: claim.fencingToken,
+      heldSeconds: secondsBetween(acquiredAt, this.#clock.now()),
+    });
+  }
+
+  /** The refusal of a renewal whose grant is gone, told as an event: the holder lost the lock. */
+  #lostError(name: string, claim: GrantClaim, current: Versioned | null, now: Date): LockError {
+    this.#emit({ kind: "lost", lock: name, at: now, holderIdentity: claim.holderIdentity, fencingToken: claim.fencingToken });
     return new LockError("lost", "the lock was released or granted to someone else since this token was issued", {
       heldBy: current && this.#isLive(current.record, now) ? this.#heldBy(current.record) : undefined,
     });
@@ -615,15 +676,28 @@ export class LockService {
       const { holderIdentity: _ended, grant: _grant, holds: _holds, ...rest } = current.record;
       const forcedRelease = { by: actor.subject, issuer: actor.issuer, at: this.#clock.now() };
       const record: LockRecord = { ...rest, forcedRelease };
+      const told = () => {
+        const holders = this.#holders(current.record, forcedRelease.at).holds;
+        this.#emit({
+          kind: "force_released",
+          lock: name,
+          at: forcedRelease.at,
+          previousHolder: holders.map((hold) => hold.holderIdentity).join(", ") || current.record.holderIdentity,
+          fencingToken: holders.map((hold) => hold.grant.fencingToken).join(", ") || undefined,
+          heldSeconds: secondsBetween(current.record.acquiredAt, forcedRelease.at),
+          by: { subject: actor.subject, issuer: actor.issuer },
+        });
+        return { released: true };
+      };
       try {
         await this.#store.replace(name, record, current.resourceVersion);
-        return { released: true };
+        return told();
       } catch (err) {
         // A lock deleted since it was read is decided again from scratch (created free first).
         if (isStoreError(err, "conflict") || isStoreError(err, "not_found")) continue;
         if (isStoreError(err, "unknown_outcome")) {
           const after = await this.#read(name);
-          if (!after?.record.holderIdentity && !after?.record.holds && after?.record.forcedRelease?.at.getTime() === forcedRelease.at.getTime()) return { released: true };
+          if (!after?.record.holderIdentity && !after?.record.holds && after?.record.forcedRelease?.at.getTime() === forcedRelease.at.getTime()) return told();
           continue;
         }
         throw translate(err);
@@ -819,6 +893,15 @@ export function nextFencingToken(resourceVersion: string): string {
     throw new LockError("backend_invalid", `storage revision ${JSON.stringify(resourceVersion.slice(0, 40))} is not an unsigned integer; fencing tokens need comparable revisions`);
   }
   return (BigInt(resourceVersion) + 1n).toString();
+}
+
+function secondsBetween(from: Date | undefined, to: Date): number | undefined {
+  return from ? Math.max(0, (to.getTime() - from.getTime()) / 1000) : undefined;
+}
+
+/** A waiter as events name it. */
+function whoWaits(ticket: { holderIdentity: string; subject: string; issuer?: string; label?: string }) {
+  return { holderIdentity: ticket.holderIdentity, subject: ticket.subject, issuer: ticket.issuer, label: ticket.label };
 }
 
 /** One caller: the same `sub` from two issuers is two callers. */

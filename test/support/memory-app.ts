@@ -26,6 +26,7 @@ export interface MemoryAppOptions {
   log?: (e: Record<string, unknown>) => void;
   /** Wraps the real JWT authenticator, e.g. to count how often a request is authenticated. */
   authenticator?: (jwt: Authenticator) => Authenticator;
+  onLockEvents?: AppDeps["onLockEvents"];
 }
 
 /** The real app over the in-memory store: fast tests of the HTTP layer with real JWTs (from one issuer or several). */
@@ -49,6 +50,7 @@ export async function memoryApp(issuers: OidcIssuer | OidcIssuer[], options: Mem
     cursors: await ListCursors.import(tokenKeys),
     clock: options.clock,
     log: options.log,
+    onLockEvents: options.onLockEvents,
   });
   return { app, store, config };
 }

@@ -18,6 +18,7 @@ const unitFiles = [
   "test/cli/wait-progress.test.ts",
   "test/cli/gateway-url.test.ts",
   "test/cli/hostile-gateway.test.ts",
+  "test/cli/queue-standing.test.ts",
   "test/gateway/readyz-cache.test.ts",
   "test/contention/history.test.ts",
   "test/ui/lock-views.test.ts",

@@ -34,6 +34,20 @@ export interface LockState {
   transitions: number;
   metadata: Record<string, string>;
   forcedRelease?: { by: string; at: string };
+  /** How many wait in line (absent from gateways without a queue). */
+  waiters?: number;
+  /** The line, first in line first. */
+  queue?: Waiter[];
+}
+
+/** One place in a lock's line, as `GET /locks/:name` shows it: no secrets. */
+export interface Waiter {
+  position: number;
+  holderIdentity: string;
+  holder?: string;
+  subject: string;
+  waitingSince: string;
+  expiresAt: string;
 }
 
 /** An RFC 9457 problem answered by the gateway (or a non-JSON error from something in front of it). */
@@ -43,7 +57,10 @@ export class GatewayError extends Error {
   readonly title: string;
   readonly detail?: string;
   readonly retryAfterMs?: number;
-  /** Extra members: `holder`, `subject`, `expiresAt` on lock_held, `errors` on invalid_request. */
+  /**
+   * Extra members: `holder`, `subject`, `expiresAt`, `position`, `waiters` and the secret `ticket`
+   * on lock_held, `errors` on invalid_request.
+   */
   readonly problem: Record<string, unknown>;
   constructor(status: number, problem: Record<string, unknown>, retryAfterMs: number | undefined) {
     const code = typeof problem.code === "string" ? problem.code : `http_${status}`;
@@ -105,17 +122,28 @@ export class GatewayClient {
   }
 
   /**
-   * With `waitSeconds`, the gateway keeps the request open while the lock is held and answers the
-   * moment it is granted (or 409 when the wait ends); the request's timeout grows by as much.
+   * With `waitSeconds`, the caller waits in the lock's line: the gateway keeps the request open and
+   * answers the moment the lock is granted to it (or 409 with its place when the wait ends); the
+   * request's timeout grows by as much. `ticket` (from that 409) keeps the place.
    */
   acquire(
     name: string,
-    body: { holder?: string; ttlSeconds?: number; metadata?: Record<string, string>; waitSeconds?: number },
+    body: { holder?: string; ttlSeconds?: number; metadata?: Record<string, string>; waitSeconds?: number; ticket?: string },
     options: { idempotencyKey?: string; timeoutMs?: number; signal?: AbortSignal } = {},
   ): Promise<Grant> {
     const headers = options.idempotencyKey ? { "idempotency-key": options.idempotencyKey } : undefined;
     const timeoutMs = (options.timeoutMs ?? this.#timeoutMs) + (body.waitSeconds ?? 0) * 1000;
     return this.#request<Grant>("POST", `/locks/${lockPath(name)}/acquire`, { body, headers, timeoutMs, signal: options.signal });
+  }
+
+  /**
+   * Gives up a place in the lock's line, named by the `ticket` of the last 409 or by the
+   * Idempotency-Key the waiting requests carried (both may be given).
+   */
+  leave(name: string, place: { ticket?: string; idempotencyKey?: string }, options: { timeoutMs?: number } = {}): Promise<{ left: boolean }> {
+    const headers = place.idempotencyKey ? { "idempotency-key": place.idempotencyKey } : undefined;
+    const body = place.ticket ? { ticket: place.ticket } : {};
+    return this.#request("POST", `/locks/${lockPath(name)}/leave`, { body, headers, timeoutMs: options.timeoutMs });
   }
 
   renew(name: string, token: string, ttlSeconds?: number, options: { timeoutMs?: number } = {}): Promise<Grant> {

@@ -36,15 +36,17 @@ Documentation: docs/cli.md`;
 const HELP: Record<CommandName, string> = {
   run: `Usage: leasegate run <lock> [options] -- <command> [args...]
 
-Acquires <lock> (waiting for it), runs the command with the lock held, renews it every ttl/3,
-and releases it when the command ends. The command gets LEASEGATE_LOCK, LEASEGATE_FENCING_TOKEN,
-LEASEGATE_HOLDER and LEASEGATE_EXPIRES_AT. If the lock is lost, the command gets SIGTERM (SIGKILL
-after --grace) and leasegate exits ${ExitCode.lockLost}. SIGINT, SIGTERM and SIGHUP are forwarded to it.
+Acquires <lock>, waiting in line for it (first come, first served; the progress line shows the
+place in line and the holder), runs the command with the lock held, renews it every ttl/3, and
+releases it when the command ends. Leaves the line when --wait runs out or on a signal.
+The command gets LEASEGATE_LOCK, LEASEGATE_FENCING_TOKEN, LEASEGATE_HOLDER and
+LEASEGATE_EXPIRES_AT. If the lock is lost, the command gets SIGTERM (SIGKILL after --grace) and
+leasegate exits ${ExitCode.lockLost}. SIGINT, SIGTERM and SIGHUP are forwarded to it.
 Exits with the command's exit code (128+N if it died of signal N).
 
 Options:
   --ttl DURATION               lifetime of the grant between renewals (default 60s)
-  --wait DURATION              how long to wait for the lock (default 15m; 0 = try once)
+  --wait DURATION              how long to wait in line for the lock (default 15m; 0 = try once)
   --holder LABEL               label shown to others (default: the CI job, or user@host)
   --grace DURATION             time between SIGTERM and SIGKILL when the lock is lost (default 10s)
   --idempotency-key KEY        a retried acquire with the same key gets the same grant back
@@ -62,7 +64,7 @@ Nothing renews the grant: renew it before it expires, and release it.
 
 Options:
   --ttl DURATION               lifetime of the grant (default 60s)
-  --wait DURATION              how long to wait for the lock (default 0: try once)
+  --wait DURATION              how long to wait in line for the lock (default 0: try once)
   --holder LABEL               label shown to others
   --idempotency-key KEY        a retried acquire with the same key gets the same grant back
   --json                       print the grant as JSON

@@ -78,7 +78,7 @@ export async function runCommand(ctx: CommandContext): Promise<number> {
       ttlSeconds,
       grant,
       sentAt: acquired.sentAt,
-      renewNow: acquired.maybeReplayed,
+      renewNow: acquired.renewAtOnce,
       log,
       onLost: (reason) => {
         lostReason = reason;

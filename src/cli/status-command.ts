@@ -1,5 +1,5 @@
 import { lockArgument } from "./args.ts";
-import { GatewayError, type LockState } from "./client.ts";
+import { GatewayError, type LockState, type Waiter } from "./client.ts";
 import type { CommandContext } from "./command-context.ts";
 import { connect } from "./connection.ts";
 import { displayText } from "./display-text.ts";
@@ -40,6 +40,9 @@ export function describeState(state: LockState, now = Date.now()): string {
     ["ttl", state.status === "free" || !state.ttlSeconds ? undefined : `${state.ttlSeconds}s`],
     ["transitions", state.namespace ? String(state.transitions) : undefined],
     ["force-released", state.forcedRelease && `by ${state.forcedRelease.by} at ${formatInstant(state.forcedRelease.at)}`],
+    ["waiters", typeof state.waiters === "number" && state.waiters > 0 ? String(state.waiters) : undefined],
+    // The line as the gateway lists it, first in line first.
+    ...(Array.isArray(state.queue) ? state.queue : []).filter((waiter): waiter is Waiter => typeof waiter === "object" && waiter !== null).map((waiter, index): [string, string] => [`in line ${index + 1}`, describeWaiter(waiter)]),
     ...Object.entries(state.metadata ?? {}).map(([k, v]): [string, string] => [`metadata ${displayText(k)}`, v]),
   ];
   // Every value came from the gateway.
@@ -48,6 +51,12 @@ export function describeState(state: LockState, now = Date.now()): string {
     .map(([label, value]): [string, string] => [label, displayText(value)]);
   const width = Math.max(...shown.map(([k]) => k.length)) + 1;
   return shown.map(([k, v]) => `${`${k}:`.padEnd(width + 1)}${v}\n`).join("");
+}
+
+/** `deploy #2 (repo:org/app:environment:production) since 2026-11-24T16:03:11Z`, not yet escaped. */
+function describeWaiter(waiter: Waiter): string {
+  const who = waiter.holder && waiter.subject ? `${waiter.holder} (${waiter.subject})` : (waiter.holderIdentity ?? waiter.subject ?? "?");
+  return waiter.waitingSince ? `${who} since ${formatInstant(waiter.waitingSince)}` : who;
 }
 
 /** `42s`, `expired 3s ago`, or `-` for a free lock: the list's EXPIRES IN column. */

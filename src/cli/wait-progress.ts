@@ -1,13 +1,6 @@
 import { formatDuration } from "./duration.ts";
-import { describeHolder } from "./failures.ts";
-import { formatInstant, monotonicNow } from "./timing.ts";
-
-/** Who holds the lock we wait for, as the gateway's lock_held problem says. */
-export interface HeldInfo {
-  holder?: string;
-  subject?: string;
-  expiresAt?: string;
-}
+import { describeStanding, type Standing } from "./queue-standing.ts";
+import { monotonicNow } from "./timing.ts";
 
 export interface ProgressStream {
   isTTY?: boolean;
@@ -19,8 +12,9 @@ const TTY_INTERVAL_MS = 1000;
 const LOG_INTERVAL_MS = 15_000;
 
 /**
- * The "waiting for <lock>" report on stderr: on a terminal one line rewritten every second; in
- * logs (CI) one line when waiting starts and then one every ~15 s.
+ * The "waiting for <lock>" report on stderr: the caller's place in line and who holds the lock
+ * until when. On a terminal one line rewritten every second; in logs (CI) one line when waiting
+ * starts and then one every ~15 s.
  */
 export class WaitProgress {
   readonly #out: ProgressStream;
@@ -28,7 +22,7 @@ export class WaitProgress {
   readonly #waitMs: number;
   readonly #started = monotonicNow();
   readonly #tty: boolean;
-  #held?: HeldInfo;
+  #standing?: Standing;
   #note?: string;
   #timer?: NodeJS.Timeout;
   #drawn = false;
@@ -45,9 +39,9 @@ export class WaitProgress {
     return monotonicNow() - this.#started;
   }
 
-  /** The lock is held by someone else. */
-  held(info: HeldInfo): void {
-    this.#held = info;
+  /** The gateway refused the lock for now: it is held, or others are ahead in line. */
+  refused(standing: Standing): void {
+    this.#standing = standing;
     this.#note = undefined;
     this.#start();
   }
@@ -70,14 +64,7 @@ export class WaitProgress {
   line(now = Date.now()): string {
     const waited = `waited ${formatDuration(this.waitedMs)}${Number.isFinite(this.#waitMs) ? ` of ${formatDuration(this.#waitMs)}` : ""}`;
     if (this.#note) return `leasegate: waiting for ${this.#lock}: ${this.#note}; ${waited}`;
-    const info = this.#held ?? {};
-    const who = describeHolder(info.holder, info.subject) || "another caller";
-    let until = "";
-    if (info.expiresAt) {
-      const left = Date.parse(info.expiresAt) - now;
-      until = left >= 0 ? ` until ${formatInstant(info.expiresAt)} (in ${formatDuration(left)})` : ` until ${formatInstant(info.expiresAt)} (expired, awaiting takeover)`;
-    }
-    return `leasegate: waiting for ${this.#lock}: held by ${who}${until}; ${waited}`;
+    return `leasegate: waiting for ${this.#lock}: ${describeStanding(this.#standing ?? {}, now)}; ${waited}`;
   }
 
   #start(): void {

@@ -157,7 +157,7 @@ printf '%s\\n' "$LEASEGATE_HOLDER"
     expect(refused.stderr).toMatch(/acquire contested: not acquired \(--wait 0\): held by holder-1 \(ci-runner\) until/);
 
     const waiter = startCli(["acquire", "contested", "--wait", "60s", "--holder", "patient"], { env: other });
-    await waiter.waitForStderr(/waiting for contested: held by holder-1 \(ci-runner\)/);
+    await waiter.waitForStderr(/waiting for contested: 1st in line; held by holder-1 \(ci-runner\)/);
     process.kill(holder.pid, "SIGTERM");
     expect((await holder.exited).code).toBe(143);
     const waited = await waiter.exited;

@@ -63,6 +63,15 @@ const heldBy = (holder: string): Answer => ({
   headers: { "retry-after": "0" },
 });
 
+/** A refusal after a wait: held by `holder`, the caller at `position` with a ticket that keeps it. */
+const inLine = (holder: string, standing: { position: number; waiters: number; ticket: string }): Answer => ({
+  ...problem(409, "lock_held", { detail: "the lock is held by another caller", holder, subject: SUBJECT, expiresAt: inFuture(60_000), ...standing }),
+  headers: { "retry-after": "0" },
+});
+
+/** A queue ticket of the shape the gateway issues. */
+const ticketShaped = (fill: number) => `lgq1.${Buffer.alloc(32, fill).toString("base64url")}`;
+
 /** Held on the first attempt, then granted; renew and release succeed. */
 function heldThenGranted(lock: string): (request: SeenRequest) => Answer {
   let attempts = 0;
@@ -113,6 +122,53 @@ describe("text from the gateway in the CLI's output", () => {
     expect(mask).toBeGreaterThan(lines.findIndex((line) => line.includes("waiting for deploy: held by x\\x0a::stop-commands")));
     expect(acquired).toBe(mask + 1);
     expect(lines[acquired]).toContain("as x\\x0a::stop-commands::zz\\x0a::add-mask::decoy\\x1b[2J");
+  });
+
+  it("waiting in line: the place comes before a stored holder, escaped; every request keeps the key and sends the last ticket", async () => {
+    const tickets = [ticketShaped(1), ticketShaped(2)];
+    let attempts = 0;
+    gateway = await startFakeGateway((request) => {
+      if (request.path !== "/locks/deploy/acquire") return problem(404, "not_found");
+      const n = attempts++;
+      return n < 2 ? inLine(HOLDER, { position: 2 - n, waiters: 3, ticket: tickets[n]! }) : { status: 200, body: grantFor("deploy") };
+    });
+    const result = await runCli(["acquire", "deploy", "--wait", "30s"], { env: actionsEnv() });
+    expect(result.code, result.stderr).toBe(0);
+
+    expectInert(result.stderr, [`::add-mask::${TOKEN}`]);
+    expect(result.stderr).toContain(
+      "waiting for deploy: 2nd in line; held by x\\x0a::stop-commands::zz\\x0a::add-mask::decoy\\x1b[2J\\x07\\u{202e}gnp.exe\\x85 \\x23#[set-output name=a]b \\x23#vso[task.setvariable variable=v]y\\x0d::error::fake (svc\\x1b]0;retitled\\x07\\u{2028}::warning::s)",
+    );
+    const acquires = gateway.requests.filter((r) => r.path === "/locks/deploy/acquire");
+    expect(acquires.map((r) => JSON.parse(r.body).ticket)).toEqual([undefined, tickets[0], tickets[1]]);
+    expect(acquires.every((r) => JSON.parse(r.body).waitSeconds >= 1)).toBe(true);
+    expect(new Set(acquires.map((r) => r.headers["idempotency-key"])).size).toBe(1);
+    // The tickets are secrets between the CLI and the gateway.
+    for (const ticket of tickets) expect(result.stderr + result.stdout).not.toContain(ticket);
+  });
+
+  it("gives up its place when --wait runs out, by the last ticket and the key; a ticket of another shape is never sent back", async () => {
+    for (const [ticket, sent] of [
+      [ticketShaped(3), ticketShaped(3)],
+      ["lgq1.<script>\n::error::t", undefined],
+    ] as const) {
+      gateway = await startFakeGateway((request) =>
+        request.path === "/locks/busy/leave" ? { status: 200, body: { left: true } } : inLine(HOLDER, { position: 1, waiters: 1, ticket }),
+      );
+      const result = await runCli(["acquire", "busy", "--wait", "2s"], { env: actionsEnv() });
+      expect(result.code, result.stderr).toBe(ExitCode.notAcquired);
+      expectInert(result.stderr);
+      expect(result.stderr).toContain("acquire busy: not acquired within --wait 2s: 1st in line; held by x\\x0a::stop-commands::zz");
+      const acquires = gateway.requests.filter((r) => r.path === "/locks/busy/acquire");
+      const leaves = gateway.requests.filter((r) => r.path === "/locks/busy/leave");
+      expect(acquires.slice(1).map((r) => JSON.parse(r.body).ticket)).toEqual(acquires.slice(1).map(() => sent));
+      expect(leaves).toHaveLength(1);
+      expect(JSON.parse(leaves[0]!.body)).toEqual(sent === undefined ? {} : { ticket: sent });
+      expect(leaves[0]!.headers["idempotency-key"]).toBe(acquires[0]!.headers["idempotency-key"]);
+      expect(gateway.requests.at(-1)).toBe(leaves[0]);
+      await gateway.close();
+      gateway = undefined;
+    }
   });
 
   it("status prints one line per field, every value escaped, and --json the same values with JSON escapes", async () => {

@@ -25,7 +25,10 @@ export async function createGateway(options: GatewayOptions): Promise<OpenAPIHon
   return createApp({
     config,
     store: options.store,
-    authenticator: await JwtAuthenticator.create(config.issuers, options.env),
+    authenticator: await JwtAuthenticator.create(config.issuers, options.env, {
+      verifiedTokenCacheSeconds: config.verifiedTokenCacheSeconds,
+      verifiedTokenCacheEntries: config.verifiedTokenCacheEntries,
+    }),
     policy: new Policy(config.policy),
     tokens: await TokenKeys.import(tokenKeys),
     cursors: await ListCursors.import(tokenKeys),

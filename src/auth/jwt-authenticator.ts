@@ -1,6 +1,5 @@
 import {
   createLocalJWKSet,
-  createRemoteJWKSet,
   decodeJwt,
   decodeProtectedHeader,
   exportJWK,
@@ -14,6 +13,8 @@ import type { IssuerConfig } from "../config/schema.ts";
 import { isCanonicalBase64url } from "../encoding/base64url.ts";
 import { unprintableTextProblem } from "../encoding/printable-text.ts";
 import { AuthError, type Caller } from "./caller.ts";
+import { RemoteKeySet } from "./remote-key-set.ts";
+import { DEFAULT_VERIFIED_TOKEN_CACHE_LIMITS, VerifiedTokenCache, verifiedTokenKey } from "./verified-token-cache.ts";
 
 type KeyInput = Parameters<typeof jwtVerify>[1];
 
@@ -21,7 +22,26 @@ interface TrustedIssuer {
   config: IssuerConfig;
   algorithms: string[];
   key: KeyInput;
+  /** A key set fetched from the issuer can change while the gateway runs; configured keys cannot. */
+  keysChanged?: () => boolean;
 }
+
+export interface JwtAuthenticatorOptions {
+  /**
+   * How long a verified token is remembered, in seconds, and never past its `exp`; 0 verifies
+   * the signature of every request. See docs/jwt-cache.md.
+   */
+  verifiedTokenCacheSeconds?: number;
+  /**
+   * The most verified tokens remembered at once (and never more than 8 MiB of them); the least
+   * recently used is forgotten first.
+   */
+  verifiedTokenCacheEntries?: number;
+  /** The clock `exp` and `nbf` are checked on, by jose and by the cache alike. The system clock unless set. */
+  clock?: { now(): Date };
+}
+
+const systemTime = { now: () => new Date() };
 
 /**
  * Verifies bearer JWTs from several issuers with jose. The unverified `iss` only picks which
@@ -34,14 +54,28 @@ export class JwtAuthenticator {
   /** Longer Authorization values cannot hold an acceptable token and are refused unread. */
   readonly #maxAuthorizationLength: number;
 
-  private constructor(issuers: TrustedIssuer[]) {
+  /** Callers of tokens verified recently, by the SHA-256 of the token. */
+  readonly #verified: VerifiedTokenCache;
+  readonly #clock: { now(): Date };
+
+  private constructor(issuers: TrustedIssuer[], options: JwtAuthenticatorOptions) {
     for (const issuer of issuers) this.#issuers.set(issuer.config.issuer, issuer);
     this.#maxTokenLength = Math.max(0, ...issuers.map((issuer) => issuer.config.maxTokenBytes));
     this.#maxAuthorizationLength = SCHEME.length + AUTHORIZATION_WHITESPACE_ALLOWANCE + this.#maxTokenLength;
+    this.#verified = new VerifiedTokenCache({
+      maxAgeSeconds: options.verifiedTokenCacheSeconds ?? DEFAULT_VERIFIED_TOKEN_CACHE_LIMITS.maxAgeSeconds,
+      maxEntries: options.verifiedTokenCacheEntries ?? DEFAULT_VERIFIED_TOKEN_CACHE_LIMITS.maxEntries,
+      maxTokenBytes: DEFAULT_VERIFIED_TOKEN_CACHE_LIMITS.maxTokenBytes,
+    });
+    this.#clock = options.clock ?? systemTime;
   }
 
-  static async create(configs: IssuerConfig[], env: Record<string, string | undefined>): Promise<JwtAuthenticator> {
-    return new JwtAuthenticator(await Promise.all(configs.map((config) => trust(config, env))));
+  static async create(
+    configs: IssuerConfig[],
+    env: Record<string, string | undefined>,
+    options: JwtAuthenticatorOptions = {},
+  ): Promise<JwtAuthenticator> {
+    return new JwtAuthenticator(await Promise.all(configs.map((config) => trust(config, env))), options);
   }
 
   async authenticate(authorization: string | undefined): Promise<Caller> {
@@ -56,6 +90,15 @@ export class JwtAuthenticator {
     if (token.length > this.#maxTokenLength) throw new AuthError("unauthenticated", "token too large");
     // A signature whose spare low bits are set decodes to the same bytes as the canonical one: one token, one spelling.
     if (!isCanonicalBase64url(token.split(".")[2] ?? "")) throw new AuthError("unauthenticated", "non-canonical signature encoding");
+
+    // Everything from here on depends only on the token's exact text, the issuer's keys and the
+    // time, which is what the cache accounts for.
+    const cacheKey = this.#verified.enabled ? await verifiedTokenKey(token) : undefined;
+    const now = this.#clock.now();
+    if (cacheKey !== undefined) {
+      const remembered = this.#verified.get(cacheKey, now.getTime());
+      if (remembered !== undefined) return remembered;
+    }
 
     let header: JWSHeaderParameters;
     let issuerName: unknown;
@@ -74,12 +117,15 @@ export class JwtAuthenticator {
       if (field in header) throw new AuthError("unauthenticated", `token header carries ${field}`);
     }
 
+    const keyGeneration = this.#verified.keyGeneration(issuer.config.issuer);
+    let caller: Caller;
     try {
       const { payload } = await jwtVerify(token, issuer.key as JWTVerifyGetKey, {
         issuer: issuer.config.issuer,
         audience: issuer.config.audiences,
         algorithms: issuer.algorithms,
         clockTolerance: issuer.config.clockToleranceSeconds,
+        currentDate: now,
         // jose checks exp only when present; a token without one would never expire.
         requiredClaims: ["exp", "iss", "aud", issuer.config.subjectClaim],
       });
@@ -89,13 +135,29 @@ export class JwtAuthenticator {
       if (typeof subject !== "string" || subject.length === 0 || subject.length > 512 || unprintableTextProblem(subject)) {
         throw new AuthError("unauthenticated", `claim ${issuer.config.subjectClaim} is not a usable subject`);
       }
-      return { issuer: issuer.config.issuer, subject, claims: payload };
+      // One caller object may now serve many requests: none of them can alter it for the others.
+      caller = Object.freeze({ issuer: issuer.config.issuer, subject, claims: deepFreeze(payload) });
     } catch (err) {
       if (err instanceof AuthError) throw err;
       const code = (err as { code?: string }).code ?? (err as Error).name;
       throw new AuthError("unauthenticated", `verification failed: ${code}`);
+    } finally {
+      // Whichever verification made jose adopt new keys (a token with an unknown kid, or a key
+      // set past its age) also drops what was decided with the old ones, success or not.
+      if (issuer.keysChanged?.()) this.#verified.forgetIssuer(issuer.config.issuer);
     }
+    if (cacheKey !== undefined) this.#verified.remember(cacheKey, caller, token.length, now.getTime(), keyGeneration);
+    return caller;
   }
+}
+
+/** Freezes a parsed JSON value and everything in it. */
+function deepFreeze<T>(value: T): T {
+  if (typeof value === "object" && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const inner of Object.values(value)) deepFreeze(inner);
+  }
+  return value;
 }
 
 const SCHEME = "bearer";
@@ -156,16 +218,14 @@ async function trust(config: IssuerConfig, env: Record<string, string | undefine
       throw new Error(`issuer ${config.issuer}: ${config.hs256SecretEnv} must hold an HS256 secret of at least 32 characters`);
     }
     // Only HS256 for this issuer, so an asymmetric public key can never be used as an HMAC secret.
-    return { config, algorithms: ["HS256"], key: new TextEncoder().encode(secret) };
+    // Imported once: given the raw bytes, jose would import them again for every token.
+    const key = await crypto.subtle.importKey("raw", new TextEncoder().encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["verify"]);
+    return { config, algorithms: ["HS256"], key };
   }
   const algorithms = [...config.algorithms];
   if (config.jwksUri) {
-    const jwks = createRemoteJWKSet(new URL(config.jwksUri), {
-      timeoutDuration: 3000,
-      cooldownDuration: 30_000,
-      cacheMaxAge: 600_000,
-    });
-    return { config, algorithms, key: jwks };
+    const jwks = new RemoteKeySet(new URL(config.jwksUri));
+    return { config, algorithms, key: jwks.getKey, keysChanged: () => jwks.keysChanged() };
   }
   if (config.jwks) {
     return { config, algorithms, key: createLocalJWKSet(config.jwks as Parameters<typeof createLocalJWKSet>[0]) };

@@ -119,6 +119,10 @@ export const configSchema = z
       )
       .default([]),
     skewAllowanceSeconds: seconds(60).default(2),
+    /** Seconds a verified JWT is remembered (never past its `exp`); 0 verifies every request. See docs/jwt-cache.md. */
+    verifiedTokenCacheSeconds: seconds(300).default(60),
+    /** The most verified JWTs remembered at once (and never more than 8 MiB of them). */
+    verifiedTokenCacheEntries: z.number().int().min(1).max(1_000_000).default(10_000),
     issuers: z.array(issuerSchema).min(1),
     policy: z.array(policyRuleSchema).default([]),
     kubernetes: kubernetesSchema,

@@ -27,7 +27,11 @@ export class TokenKeys {
     this.#keys = keys;
   }
 
-  /** The first key signs; every key verifies, so keys can be rotated without breaking holders. */
+  /**
+   * The first key signs; every key verifies, so keys can be rotated without breaking holders.
+   * Imported once, when the gateway starts: each request then costs one HMAC (two when its token
+   * was signed by an older key) and no key import.
+   */
   static async import(rawKeys: Uint8Array[]): Promise<TokenKeys> {
     if (rawKeys.length === 0) throw new Error("at least one token key is required");
     const keys = await Promise.all(
@@ -39,7 +43,7 @@ export class TokenKeys {
   }
 
   async issue(lockKey: string, grant: GrantToken): Promise<string> {
-    const identity = toBase64Url(new TextEncoder().encode(grant.holderIdentity));
+    const identity = toBase64Url(utf8Encoder.encode(grant.holderIdentity));
     const mac = await crypto.subtle.sign("HMAC", this.#keys[0]!, macInput(lockKey, grant.fencingToken, grant.secret, identity));
     return [LOCK_TOKEN_PREFIX, grant.fencingToken, grant.secret, identity, toBase64Url(new Uint8Array(mac))].join(".");
   }
@@ -61,7 +65,7 @@ export class TokenKeys {
 
   /** A reproducible secret for one logical acquisition: same caller, lock and key give the same secret. */
   async idempotentSecret(lockKey: string, subject: string, idempotencyKey: string): Promise<string> {
-    const input = new TextEncoder().encode(["idempotency", lockKey, subject, idempotencyKey].join("\n"));
+    const input = utf8Encoder.encode(["idempotency", lockKey, subject, idempotencyKey].join("\n"));
     return toBase64Url(new Uint8Array(await crypto.subtle.sign("HMAC", this.#keys[0]!, input)));
   }
 }
@@ -71,12 +75,13 @@ export function randomSecret(): string {
 }
 
 export async function verifierOf(secret: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(secret));
+  const digest = await crypto.subtle.digest("SHA-256", utf8Encoder.encode(secret));
   return toBase64Url(new Uint8Array(digest));
 }
 
 function macInput(lockKey: string, fencingToken: string, secret: string, identity: string): Uint8Array<ArrayBuffer> {
-  return new TextEncoder().encode([LOCK_TOKEN_PREFIX, lockKey, fencingToken, secret, identity].join("\n"));
+  return utf8Encoder.encode([LOCK_TOKEN_PREFIX, lockKey, fencingToken, secret, identity].join("\n"));
 }
 
 const utf8 = new TextDecoder("utf-8");
+const utf8Encoder = new TextEncoder();

@@ -19,7 +19,7 @@ import { signCompact } from "../support/security-jwt.ts";
  * This is what the code does (jose's remote JWKS, errors mapped to `unauthenticated`).
  */
 const AUDIENCE = "leasegate";
-const COOLDOWN_MS = 30_000; // createRemoteJWKSet cooldownDuration in src/auth/jwt-authenticator.ts
+const COOLDOWN_MS = 30_000; // createRemoteJWKSet cooldownDuration in src/auth/remote-key-set.ts
 
 let jwks: JwksServer;
 let proxy: FaultProxy;

@@ -23,6 +23,11 @@ const unitFiles = [
   "test/contention/history.test.ts",
   "test/ui/lock-views.test.ts",
   "test/ui/status-page-http.test.ts",
+  "test/webhooks/webhook-config.test.ts",
+  "test/webhooks/webhook-payload.test.ts",
+  "test/webhooks/webhook-signature.test.ts",
+  "test/webhooks/webhook-delivery.test.ts",
+  "test/webhooks/webhook-sink.test.ts",
 ];
 
 export default defineConfig({

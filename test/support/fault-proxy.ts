@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { type ClientRequest, createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { request as httpsRequest } from "node:https";
 import type { AddressInfo } from "node:net";
 
@@ -34,7 +34,9 @@ export interface FaultProxy {
 /**
  * An HTTP proxy between gateway and apiserver that can answer 429/5xx, stall, or cut
  * connections, and counts the requests the gateway makes. It forwards over TLS with the
- * cluster's CA, passing the gateway's own bearer token through.
+ * cluster's CA, passing the gateway's own bearer token through. Answers are streamed as they
+ * come, and a watch the gateway hangs up on is ended upstream too: waiters watch through it as
+ * they would watch the apiserver, and no abandoned watch stays open there for its full minute.
  */
 export async function startFaultProxy(
   upstream: string,
@@ -77,30 +79,49 @@ export async function startFaultProxy(
       }, 100)
     : undefined;
 
-  const forward = (req: IncomingMessage, body: Buffer, res: ServerResponse | null) =>
+  /**
+   * Forwards one request and streams the answer back (to nobody for `res` null). A watch the
+   * gateway hangs up on (`hungUp`) is ended upstream as well; any other request, once forwarded,
+   * runs its course, as a write that reached the apiserver does.
+   */
+  const inFlight = new Set<ClientRequest>();
+  const forward = (req: IncomingMessage, body: Buffer, res: ServerResponse | null, hungUp: AbortSignal) =>
     new Promise<void>((resolve) => {
+      const watch = new URLSearchParams((req.url ?? "").split("?")[1] ?? "").get("watch");
       const upstreamReq = httpsRequest(
         { hostname: target.hostname, port: target.port, path: req.url, method: req.method, headers: { ...req.headers, host: target.host }, ca },
         (upstreamRes) => {
-          const chunks: Buffer[] = [];
-          upstreamRes.on("data", (c: Buffer) => chunks.push(c));
-          upstreamRes.on("end", () => {
-            if (res) {
-              answered(req.url, upstreamRes.statusCode ?? 0);
-              res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.headers).end(Buffer.concat(chunks));
-            }
-            resolve();
-          });
+          upstreamRes.on("end", resolve);
+          upstreamRes.on("error", () => resolve());
+          if (!res) {
+            upstreamRes.resume();
+            return;
+          }
+          answered(req.url, upstreamRes.statusCode ?? 0);
+          res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.headers);
+          upstreamRes.pipe(res);
+          // An answer nobody reads any more is drained, so that it still ends.
+          res.on("close", () => upstreamRes.resume());
         },
       );
+      inFlight.add(upstreamReq);
+      upstreamReq.on("close", () => inFlight.delete(upstreamReq));
       upstreamReq.on("error", () => {
-        res?.writeHead(502).end();
+        if (res && !res.headersSent) res.writeHead(502).end();
+        else res?.destroy();
         resolve();
       });
+      if (watch === "1" || watch === "true") {
+        const cancel = () => upstreamReq.destroy();
+        if (hungUp.aborted) cancel();
+        else hungUp.addEventListener("abort", cancel, { once: true });
+      }
       upstreamReq.end(body);
     });
 
   const server = createServer((req, res) => {
+    const hangUp = new AbortController();
+    res.on("close", () => hangUp.abort());
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", async () => {
@@ -119,15 +140,15 @@ export async function startFaultProxy(
           req.socket.destroy();
           return;
         case "drop-after-forward":
-          await forward(req, body, null);
+          await forward(req, body, null, hangUp.signal);
           req.socket.destroy();
           return;
         case "delay":
           await new Promise((r) => setTimeout(r, fault.ms));
-          await forward(req, body, res);
+          await forward(req, body, res, hangUp.signal);
           return;
         default:
-          await forward(req, body, res);
+          await forward(req, body, res, hangUp.signal);
       }
     });
   });
@@ -146,6 +167,7 @@ export async function startFaultProxy(
     close: () =>
       new Promise<void>((resolve) => {
         clearInterval(readiness);
+        for (const upstreamReq of inFlight) upstreamReq.destroy();
         server.closeAllConnections();
         server.close(() => resolve());
       }),

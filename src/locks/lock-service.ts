@@ -88,6 +88,9 @@ interface Blocked {
   until: number;
 }
 
+/** Joins that lose the race to mark the lock are retried this often before the caller hears `contention`. */
+const MAX_JOIN_RACES = 256;
+
 /** At most this many leftover tickets are deleted after one grant, to bound its cost. */
 const MAX_SWEEP = 8;
 
@@ -261,6 +264,9 @@ export class LockService {
     deadline: number,
   ): Promise<{ granted: Grant } | { blocked: Blocked }> {
     const { secret, verifier } = applicant;
+    // Joins that lost a race to mark the lock (many waiters arriving at once) are not lost rounds:
+    // each round some join lands, so they are bounded by the line's length, not by maxAttempts.
+    let joinRaces = 0;
     for (let attempt = 1; attempt <= this.#maxAttempts; attempt++) {
       // 1. Read the lock and the revision every decision below is based on. A lock that never
       //    existed is first created free: its revision is then a floor above every revision of
@@ -281,15 +287,19 @@ export class LockService {
       const free = capacity - held.count;
       if (free <= 0 && !place) return { blocked: { lock: current, watch: { kind: "lock", resourceVersion: current.resourceVersion }, until: this.#holdEnd(current.record) } };
 
-      // 3. The line, when there is one or the caller joins it.
+      // 3. The line, when there is one, or when the caller cannot have the lock now and joins it.
+      //    A free lock nobody waits for is granted at once, to a waiter as to anyone.
       let queue: QueueView | undefined;
       let tickets: TicketList | undefined;
-      if (current.record.queueMark !== undefined || place) {
+      if (current.record.queueMark !== undefined || (place && free <= 0)) {
         tickets = await this.#listTickets(req.name);
         queue = queueView(tickets, current.record, now, this.#skewMs, place?.id);
         if (place && (!place.joined || place.unmarked)) {
           const marked = await this.#join(req, place, current, tickets, queue, now, deadline);
-          if (marked === "retry") continue;
+          if (marked === "retry") {
+            if (joinRaces++ < MAX_JOIN_RACES) attempt--;
+            continue;
+          }
           // The mark was written at the revision read, so the lock is now exactly that plus the mark.
           current = marked;
           queue = queueView(tickets, current.record, now, this.#skewMs, place.id);
@@ -339,7 +349,7 @@ export class LockService {
       try {
         await this.#store.replace(req.name, record, current.resourceVersion);
         this.#granted(req.name, hold, current.record, own?.ticket.joinedAt, now);
-        if (place || queue) await this.#sweep(req.name, queue?.stale ?? [], place?.id);
+        if (place?.joined || queue) await this.#sweep(req.name, queue?.stale ?? [], place?.joined ? place.id : undefined);
         return { granted: await this.#grant(req.name, hold, record.transitions, secret, false) };
       } catch (err) {
         // A lock deleted since it was read is decided again from scratch (created free first).
@@ -379,7 +389,9 @@ export class LockService {
         const renewed = { ...existing.ticket, renewedAt: now, ttlSeconds, ...rejoin };
         tickets.tickets = tickets.tickets.map((entry) => (entry === existing ? { ticket: renewed, resourceVersion } : entry));
         place.joined = true;
-        place.unmarked = rejoin !== undefined;
+        // Back in line, or its mark never landed (the request that made it failed) and a grant has
+        // cleared the lock's mark since: the lock must say again that someone waits.
+        place.unmarked = rejoin !== undefined || current.record.queueMark === undefined;
       } else {
         const ticket = {
           lock: req.name,

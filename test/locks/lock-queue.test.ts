@@ -294,4 +294,24 @@ describe("the queue of a lock", () => {
     await answered(waiter);
     expect(grantOf(waiter).subject).toBe("w1");
   });
+
+  it("grants a waiter a free lock nobody waits for at the cost of a try-lock, without a ticket", async () => {
+    const first = await locks.acquire(request());
+    await locks.release("deploy", first.token);
+    store.calls.length = 0;
+    const waited = await locks.acquire(request({ subject: "w1", waitMs: 50_000 }));
+    expect(waited.subject).toBe("w1");
+    expect(store.calls).toEqual(["get", "replace"]);
+  });
+
+  it("gives every one of many waiters arriving at once a place, however often their marks collide", async () => {
+    await locks.acquire(request());
+    const arrivals = Array.from({ length: 24 }, (_, i) => wait(`w${i}`, { waitMs: 5000 }));
+    await joined(24);
+    await asleep(24);
+    clock.advance(5);
+    for (const arrival of arrivals) await answered(arrival);
+    const positions = arrivals.map((arrival) => refusal(arrival).queue!.position).sort((a, b) => a! - b!);
+    expect(positions).toEqual(Array.from({ length: 24 }, (_, i) => i + 1));
+  });
 });

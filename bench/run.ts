@@ -1,8 +1,12 @@
 /**
  * leasegate benchmarks against direct Lease use, on the real local kube-apiserver + etcd.
  *
- *   npm run bench                 full run (about 10 minutes), writes docs/benchmarks.md
- *   BENCH_QUICK=1 npm run bench   small iteration counts (1–2 minutes), same report
+ *   npm run bench                 full run (about 15 minutes), writes docs/benchmarks.md
+ *   BENCH_QUICK=1 npm run bench   small iteration counts (about 6 minutes), same report
+ *   BENCH_PHASES=handover,waiting-requests npm run bench
+ *                                 only the phases named (see PHASES), report on stdout only;
+ *                                 docs/benchmarks.md is left alone unless BENCH_REPORT names it
+ *   BENCH_REPORT=/tmp/b.md        where the report is written (default docs/benchmarks.md for a run of every phase)
  *
  * `npm run bench` starts the test cluster and sets LEASEGATE_TEST_CLUSTER and
  * NODE_EXTRA_CA_CERTS; this file runs every phase side by side and writes the report.
@@ -35,16 +39,44 @@ import { clientGoTarget, gatewayTarget, hopProbe, measureLatency, sameCallsTarge
 import { measureCpu } from "./phases/cpu.ts";
 import { clientGoSide, gatewaySide, measureThroughput } from "./phases/throughput.ts";
 import { directTakeover, gatewayTakeover, type PollPolicy } from "./phases/takeover.ts";
+import { startCountingProxy } from "./lib/counting-proxy.ts";
+import type { WaitingResults } from "./lib/report-waiting.ts";
+import { type HandoverSetup, measureHandover } from "./phases/handover.ts";
+import { measureWaitingThroughput } from "./phases/waiting-throughput.ts";
+import { measureDirectPolling, measureWaitingRequests } from "./phases/waiting-requests.ts";
 
 const QUICK = process.env.BENCH_QUICK === "1" || process.env.BENCH_QUICK === "true";
 const PARAMS = QUICK
   ? { requestReps: 3, latencyRounds: 30, latencyWarmup: 8, cpuCycles: 60, throughputWarmupMs: 300, throughputMs: 800, takeoverTrials: 1 }
   : { requestReps: 20, latencyRounds: 300, latencyWarmup: 30, cpuCycles: 400, throughputWarmupMs: 1000, throughputMs: 5000, takeoverTrials: 4 };
+const WAITING_PARAMS: WaitingResults["params"] = QUICK
+  ? { handoverRounds: 8, handoverWarmup: 2, handoverWaitSeconds: 20, handoverSettleMs: 100, waitingWarmupMs: 1500, waitingWarmupLimitMs: 15000, waitingMs: 4000, waitingWaitSeconds: 50, steadyMs: 5000 }
+  : { handoverRounds: 40, handoverWarmup: 3, handoverWaitSeconds: 20, handoverSettleMs: 100, waitingWarmupMs: 2000, waitingWarmupLimitMs: 25000, waitingMs: 15000, waitingWaitSeconds: 50, steadyMs: 20000 };
 const LOCK_COUNTS = [1, 10, 100];
 const CLIENT_COUNTS = [1, 8, 64];
+/** Cycle throughput with waiting clients: these lock and client counts (each also in LOCK_COUNTS × CLIENT_COUNTS, whose direct loop it is compared with). */
+const WAITING_LOCK_COUNTS = [1, 10];
+const WAITING_CLIENT_COUNTS = [8, 64];
+/** apiserver requests while this many clients wait for one lock: per gateway, the waitSeconds of their requests. */
+const STEADY_WAITERS = 64;
+const STEADY_ROWS: Array<{ runtime: "node" | "workerd"; waitSeconds: number }> = [
+  // What `leasegate run` asks for: no wait ends within the steady window.
+  { runtime: "node", waitSeconds: 50 },
+  // Waits end every 5 s and are called again: the cost of each further request of a series.
+  { runtime: "node", waitSeconds: 5 },
+  { runtime: "workerd", waitSeconds: 50 },
+];
+
+/** The phases, in the order they run; BENCH_PHASES picks some of them. */
+const PHASES = ["requests", "latency", "throughput", "waiting-throughput", "takeover", "handover", "waiting-requests"] as const;
+type Phase = (typeof PHASES)[number];
+const CHOSEN = chosenPhases(process.env.BENCH_PHASES);
+const runs = (phase: Phase) => CHOSEN.includes(phase);
+const PARTIAL = CHOSEN.length < PHASES.length;
 const TAKEOVER_TTL_SECONDS = 2;
 const AUDIENCE = "leasegate";
-const REPORT_PATH = fileURLToPath(new URL("../docs/benchmarks.md", import.meta.url));
+/** A run of only some phases writes no file unless told where: docs/benchmarks.md describes a run of all. */
+const REPORT_PATH = process.env.BENCH_REPORT || (PARTIAL ? undefined : fileURLToPath(new URL("../docs/benchmarks.md", import.meta.url)));
 
 const started = Date.now();
 
@@ -71,7 +103,7 @@ async function main(): Promise<void> {
   const kubeToken = gatewayBearerToken();
   const loadBefore = os.loadavg();
   const kubeVersion = await apiserverVersion(cluster.server, kubeToken);
-  progress(`${QUICK ? "quick" : "full"} run against kube-apiserver ${kubeVersion} at ${cluster.server}`);
+  progress(`${QUICK ? "quick" : "full"} run${PARTIAL ? ` of ${CHOSEN.join(", ")}` : ""} against kube-apiserver ${kubeVersion} at ${cluster.server}`);
 
   const issuer = await track(startOidcIssuer({ defaultAudience: AUDIENCE }));
   const gatewayConfig = (skewAllowanceSeconds?: number) => ({
@@ -79,210 +111,356 @@ async function main(): Promise<void> {
     policy: [{ match: { sub: "bench-*" }, actions: ["acquire", "renew", "release", "read"], locks: ["*"] }],
     ...(skewAllowanceSeconds === undefined ? {} : { skewAllowanceSeconds }),
   });
-  const maxClients = Math.max(...CLIENT_COUNTS);
+  const maxClients = Math.max(...CLIENT_COUNTS, STEADY_WAITERS);
   // One JWT per client, minted once and reused: what a real client does with its token.
   const jwts = await Promise.all(Array.from({ length: maxClients + 2 }, (_, i) => issuer.mint({ sub: `bench-c${i}` }, { expiresIn: 3 * 3600 })));
   const clientsOf = (gw: GatewayHandle) => jwts.map((jwt) => new GatewayClient(gw.url, jwt));
-
-  const [nsReqNode, nsReqWorkerd, nsReqDirect, nsNodeKc, nsNodeFetch, nsWorkerd, nsDirect, nsTo0, nsTo2, nsToW] = await Promise.all(
-    ["b-req-node", "b-req-wd", "b-req-direct", "b-node-kc", "b-node-fetch", "b-wd", "b-direct", "b-to-0", "b-to-2", "b-to-wd"].map((p) => newTestNamespace(p)),
-  ) as [string, string, string, string, string, string, string, string, string, string];
+  const namespaces = (...prefixes: string[]) => Promise.all(prefixes.map((p) => newTestNamespace(p)));
 
   // ---- 1. apiserver requests per operation, counted at a proxy ----
-  progress("phase 1: apiserver requests per operation (counted at the proxy)");
-  const proxy = await track(startFaultProxy(cluster.server, cluster.caFile));
-  const reqNode = await track(startNodeGateway({ namespace: nsReqNode, config: gatewayConfig(), server: proxy.url }));
-  const reqWorkerd = await track(startWorkerGateway({ namespace: nsReqWorkerd, config: gatewayConfig(), server: proxy.url }));
   const requestCounts: BenchResults["requests"] = {};
-  try {
-    const [a, b] = clientsOf(reqNode);
-    requestCounts["gateway (Node)"] = await countGateway(proxy, a!, b!, PARAMS.requestReps, "rq");
-    const [wa, wb] = clientsOf(reqWorkerd);
-    requestCounts["gateway (workerd)"] = await countGateway(proxy, wa!, wb!, PARAMS.requestReps, "rq");
-    const directApi = clientNodeLeaseApiFor(proxy.url, kubeToken);
-    requestCounts["direct client-go-style loop"] = await countDirect(
-      proxy,
-      new ClientGoLocker(directApi, nsReqDirect, "direct-a"),
-      new ClientGoLocker(directApi, nsReqDirect, "direct-b"),
-      PARAMS.requestReps,
-      "rq",
-    );
-  } finally {
-    await Promise.all([stop(reqNode), stop(reqWorkerd)]);
-    await stop(proxy);
+  if (runs("requests")) {
+    progress("phase 1: apiserver requests per operation (counted at the proxy)");
+    const [nsReqNode, nsReqWorkerd, nsReqDirect] = (await namespaces("b-req-node", "b-req-wd", "b-req-direct")) as [string, string, string];
+    const proxy = await track(startFaultProxy(cluster.server, cluster.caFile));
+    const reqNode = await track(startNodeGateway({ namespace: nsReqNode, config: gatewayConfig(), server: proxy.url }));
+    const reqWorkerd = await track(startWorkerGateway({ namespace: nsReqWorkerd, config: gatewayConfig(), server: proxy.url }));
+    try {
+      const [a, b] = clientsOf(reqNode);
+      requestCounts["gateway (Node)"] = await countGateway(proxy, a!, b!, PARAMS.requestReps, "rq");
+      const [wa, wb] = clientsOf(reqWorkerd);
+      requestCounts["gateway (workerd)"] = await countGateway(proxy, wa!, wb!, PARAMS.requestReps, "rq");
+      const directApi = clientNodeLeaseApiFor(proxy.url, kubeToken);
+      requestCounts["direct client-go-style loop"] = await countDirect(
+        proxy,
+        new ClientGoLocker(directApi, nsReqDirect, "direct-a"),
+        new ClientGoLocker(directApi, nsReqDirect, "direct-b"),
+        PARAMS.requestReps,
+        "rq",
+      );
+    } finally {
+      await Promise.all([stop(reqNode), stop(reqWorkerd)]);
+      await stop(proxy);
+    }
   }
 
-  // ---- 2. latency: gateways pointed straight at the apiserver ----
-  progress("phase 2: latency (starting gateways)");
-  const gwNodeKc = await track(startNodeGateway({ namespace: nsNodeKc, config: gatewayConfig() }));
-  const gwNodeFetch = await track(startNodeGateway({ namespace: nsNodeFetch, config: gatewayConfig(), server: cluster.server }));
-  const gwWorkerd = await track(startWorkerGateway({ namespace: nsWorkerd, config: gatewayConfig() }));
-  const memory: MemoryResult[] = [
-    { id: "gw-node-kc", label: "gateway Node, kubeconfig transport", pid: gwNodeKc.pid, samples: {}, peakConnections: 0, peakConnectionsAt: "" },
-    { id: "gw-node-fetch", label: "gateway Node, fetch transport", pid: gwNodeFetch.pid, samples: {}, peakConnections: 0, peakConnectionsAt: "" },
-  ];
-  const sampleMemory = (when: string) => {
-    for (const m of memory) if (m.pid) m.samples[when] = procMemory(m.pid);
-  };
-  sampleMemory("idle after start");
-
-  /** The gateway's app itself in this process, over the fetch transport, as the Node entry builds it (access log discarded). */
-  const inProcessGateway = async (store: LockStore = new KubeLeaseStore(gatewayFetchTransport(cluster.server, kubeToken), nsDirect)) => {
-    const loaded = loadConfig({
-      LEASEGATE_CONFIG: JSON.stringify({ ...gatewayConfig(), namespace: nsDirect, kubernetes: { server: cluster.server } }),
-      LEASEGATE_TOKEN_KEYS: TEST_TOKEN_KEY,
-      LEASEGATE_KUBE_TOKEN: kubeToken,
-    });
-    const app = await createGateway({ loaded, store, env: {}, log: () => {} });
-    return new GatewayClient("http://in-process", jwts[0]!, async (input, init) => app.request(input, init));
-  };
-
-  const kcApi = clientNodeLeaseApi(cluster.gatewayKubeconfig);
-  const keepAliveApi = clientNodeLeaseApiFor(cluster.server, kubeToken);
-  const latencyTargets = [
-    clientGoTarget("direct-cg-kc", new ClientGoLocker(kcApi, nsDirect, "direct-lat"), "lat-cg-kc"),
-    clientGoTarget("direct-cg-ka", new ClientGoLocker(keepAliveApi, nsDirect, "direct-lat"), "lat-cg-ka"),
-    sameCallsTarget("direct-same-kc", new SameCallsLocker(gatewayKubeconfigTransport(cluster.gatewayKubeconfig), nsDirect, "bench-lat"), "lat-same-kc"),
-    sameCallsTarget("direct-same-fetch", new SameCallsLocker(gatewayFetchTransport(cluster.server, kubeToken), nsDirect, "bench-lat"), "lat-same-fetch"),
-    gatewayTarget("gw-node-kc", clientsOf(gwNodeKc)[0]!, "lat"),
-    gatewayTarget("gw-node-fetch", clientsOf(gwNodeFetch)[0]!, "lat"),
-    gatewayTarget("gw-workerd", clientsOf(gwWorkerd)[0]!, "lat"),
-    // Diagnostic: the gateway's app in this process, no HTTP hop and no second process.
-    gatewayTarget("app-in-process", await inProcessGateway(), "lat-in-process"),
-  ];
-  const probes = [hopProbe("hop-node", gwNodeFetch.url), hopProbe("hop-workerd", gwWorkerd.url)];
-  const gatewayPids = [
-    { id: "gw-node-kc", pid: memory[0]!.pid },
-    { id: "gw-node-fetch", pid: memory[1]!.pid },
-    { id: "gw-workerd", pid: pidListeningOn(Number(new URL(gwWorkerd.url).port)) },
-  ];
-  let cpuBefore: number[] = [];
-  progress(`phase 2: latency, ${PARAMS.latencyRounds} rounds over ${latencyTargets.length} targets`);
-  const latency = await measureLatency(latencyTargets, probes, PARAMS.latencyRounds, PARAMS.latencyWarmup, progress, () => {
-    cpuBefore = gatewayPids.map((g) => (g.pid ? procCpuMs(g.pid) : Number.NaN));
-  });
-  const lockOperations = 3 * PARAMS.latencyRounds;
-  const latencyCpu = gatewayPids.map((g, i) => ({
-    id: g.id,
-    cpuMsPerOperation: g.pid ? (procCpuMs(g.pid) - cpuBefore[i]!) / lockOperations : Number.NaN,
-  }));
-  sampleMemory("after latency phase");
-  for (const [gw, pid] of [[gwNodeKc, memory[0]!.pid], [gwNodeFetch, memory[1]!.pid]] as const) assertAlive(gw, pid);
-  await stop(gwWorkerd);
-
-  progress("phase 2b: CPU per operation in this process (diagnostic)");
-  const cpu = await measureCpu(
-    [
-      gatewayTarget("app over in-memory store", await inProcessGateway(new MemoryStore()), "cpu-memory"),
-      gatewayTarget("app over Kubernetes (fetch transport)", await inProcessGateway(), "cpu-app"),
-      sameCallsTarget("direct, same Kubernetes requests (fetch transport)", new SameCallsLocker(gatewayFetchTransport(cluster.server, kubeToken), nsDirect, "bench-cpu"), "cpu-same"),
-    ],
-    PARAMS.cpuCycles,
-    Math.min(50, PARAMS.cpuCycles),
-  );
-
-  // ---- 3. throughput of acquire→release cycles ----
+  // ---- 2. latency, 3. throughput, 7. throughput with waiting clients: gateways pointed straight at the apiserver ----
+  let latency: Awaited<ReturnType<typeof measureLatency>> = { samples: {}, probes: {} };
+  let latencyCpu: BenchResults["latencyCpu"] = [];
+  let cpu: BenchResults["cpu"] = [];
   const throughput: ThroughputRow[] = [];
-  const pairs = [
-    {
-      id: "kubeconfig",
-      gateway: gwNodeKc,
-      mem: memory[0]!,
-      direct: Array.from({ length: maxClients }, (_, i) => new ClientGoLocker(kcApi, nsDirect, `direct-c${i}`)),
-    },
-    {
-      id: "keep-alive",
-      gateway: gwNodeFetch,
-      mem: memory[1]!,
-      direct: Array.from({ length: maxClients }, (_, i) => new ClientGoLocker(keepAliveApi, nsDirect, `direct-c${i}`)),
-    },
-  ];
-  const totalConfigs = pairs.length * LOCK_COUNTS.length * CLIENT_COUNTS.length;
-  let configIndex = 0;
-  for (const pair of pairs) {
-    const gwSide = gatewaySide(clientsOf(pair.gateway));
-    const directSide = clientGoSide(pair.direct);
-    for (const locks of LOCK_COUNTS) {
-      for (const clients of CLIENT_COUNTS) {
-        configIndex++;
-        progress(`phase 3: throughput ${configIndex}/${totalConfigs}: ${pair.id}, ${locks} lock(s), ${clients} client(s)`);
-        const names = (side: string) => Array.from({ length: locks }, (_, k) => `tp-${pair.id}-${side}-${locks}-${clients}-${k}`);
-        const timing = { clients, warmupMs: PARAMS.throughputWarmupMs, measureMs: PARAMS.throughputMs };
-        const directCpu = selfCpuMs();
-        const direct = await measureThroughput(directSide, { ...timing, locks: names("d") });
-        const directClientMs = selfCpuMs() - directCpu;
-        const gatewayCpu = [selfCpuMs(), pair.mem.pid ? procCpuMs(pair.mem.pid) : Number.NaN];
-        const gateway = await measureThroughput(gwSide, {
-          ...timing,
-          locks: names("g"),
-          onMidpoint: () => {
-            if (!pair.mem.pid) return;
-            const conns = connectionsTo(pair.mem.pid, apiserverPort);
-            if (conns > pair.mem.peakConnections) {
-              pair.mem.peakConnections = conns;
-              pair.mem.peakConnectionsAt = `${locks} lock(s), ${clients} client(s)`;
-            }
-            const now = procMemory(pair.mem.pid);
-            const heaviest = pair.mem.samples["under load (64 clients, 100 locks), RSS"];
-            if (locks === 100 && clients === 64 && now && !heaviest) pair.mem.samples["under load (64 clients, 100 locks), RSS"] = now;
-          },
-        });
-        const cpuUsed = {
-          directClientMs,
-          gatewayClientMs: selfCpuMs() - gatewayCpu[0]!,
-          gatewayProcessMs: pair.mem.pid ? procCpuMs(pair.mem.pid) - gatewayCpu[1]! : Number.NaN,
-        };
-        throughput.push({ pair: pair.id, locks, clients, gateway, direct, cpu: cpuUsed });
-        assertAlive(pair.gateway, pair.mem.pid);
-        progress(`  direct ${direct.perSecond.toFixed(1)}/s, gateway ${gateway.perSecond.toFixed(1)}/s (${(gateway.perSecond / direct.perSecond).toFixed(2)}×)`);
-      }
-    }
-  }
-  sampleMemory("after throughput phase");
-  await Promise.all([stop(gwNodeKc), stop(gwNodeFetch)]);
-
-  // ---- 4. takeover after the holder stops renewing ----
-  progress("phase 4: takeover after a holder goes silent");
-  const takeover: TakeoverRow[] = [];
-  const to0 = await track(startNodeGateway({ namespace: nsTo0, config: gatewayConfig(0) }));
-  const to2 = await track(startNodeGateway({ namespace: nsTo2, config: gatewayConfig() }));
-  const toW = await track(startWorkerGateway({ namespace: nsToW, config: gatewayConfig(0) }));
-  try {
-    const policies: PollPolicy[] = ["every 100 ms", "Retry-After"];
-    const setups = [
-      { who: "gateway Node", skew: 0, gw: to0 },
-      { who: "gateway workerd", skew: 0, gw: toW },
-      { who: "gateway Node", skew: 2, gw: to2 },
+  const waitingThroughput: WaitingResults["waitingThroughput"] = [];
+  let memory: MemoryResult[] = [];
+  if (runs("latency") || runs("throughput") || runs("waiting-throughput")) {
+    const [nsNodeKc, nsNodeFetch, nsDirect] = (await namespaces("b-node-kc", "b-node-fetch", "b-direct")) as [string, string, string];
+    progress("phase 2: starting gateways");
+    const gwNodeKc = await track(startNodeGateway({ namespace: nsNodeKc, config: gatewayConfig() }));
+    const gwNodeFetch = await track(startNodeGateway({ namespace: nsNodeFetch, config: gatewayConfig(), server: cluster.server }));
+    memory = [
+      { id: "gw-node-kc", label: "gateway Node, kubeconfig transport", pid: gwNodeKc.pid, samples: {}, peakConnections: 0, peakConnectionsAt: "" },
+      { id: "gw-node-fetch", label: "gateway Node, fetch transport", pid: gwNodeFetch.pid, samples: {}, peakConnections: 0, peakConnectionsAt: "" },
     ];
-    for (const setup of setups) {
-      const [holder, contender] = clientsOf(setup.gw);
-      for (const policy of policies) {
-        const row: TakeoverRow = { who: setup.who, skewAllowanceSeconds: setup.skew, policy, ttlSeconds: TAKEOVER_TTL_SECONDS, trials: [] };
-        for (let t = 0; t < PARAMS.takeoverTrials; t++) {
-          const lock = `to-${policy === "Retry-After" ? "ra" : "poll"}-${t}`;
-          row.trials.push(await gatewayTakeover(holder!, contender!, lock, TAKEOVER_TTL_SECONDS, policy));
-        }
-        takeover.push(row);
-        progress(`  ${setup.who}, allowance ${setup.skew} s, ${policy}: ${row.trials.map((t) => `${(t.takeoverMs / 1000).toFixed(2)} s`).join(", ")}`);
-      }
-    }
-    const row: TakeoverRow = { who: "direct client-go-style loop", skewAllowanceSeconds: null, policy: "every 100 ms", ttlSeconds: TAKEOVER_TTL_SECONDS, trials: [] };
-    for (let t = 0; t < PARAMS.takeoverTrials; t++) {
-      row.trials.push(
-        await directTakeover(new ClientGoLocker(keepAliveApi, nsDirect, "direct-holder"), new ClientGoLocker(keepAliveApi, nsDirect, "direct-contender"), `to-direct-${t}`, TAKEOVER_TTL_SECONDS),
+    const sampleMemory = (when: string) => {
+      for (const m of memory) if (m.pid) m.samples[when] = procMemory(m.pid);
+    };
+    sampleMemory("idle after start");
+    const kcApi = clientNodeLeaseApi(cluster.gatewayKubeconfig);
+    const keepAliveApi = clientNodeLeaseApiFor(cluster.server, kubeToken);
+
+    if (runs("latency")) {
+      const [nsWorkerd] = (await namespaces("b-wd")) as [string];
+      const gwWorkerd = await track(startWorkerGateway({ namespace: nsWorkerd, config: gatewayConfig() }));
+
+      /** The gateway's app itself in this process, over the fetch transport, as the Node entry builds it (access log discarded). */
+      const inProcessGateway = async (store: LockStore = new KubeLeaseStore(gatewayFetchTransport(cluster.server, kubeToken), nsDirect)) => {
+        const loaded = loadConfig({
+          LEASEGATE_CONFIG: JSON.stringify({ ...gatewayConfig(), namespace: nsDirect, kubernetes: { server: cluster.server } }),
+          LEASEGATE_TOKEN_KEYS: TEST_TOKEN_KEY,
+          LEASEGATE_KUBE_TOKEN: kubeToken,
+        });
+        const app = await createGateway({ loaded, store, env: {}, log: () => {} });
+        return new GatewayClient("http://in-process", jwts[0]!, async (input, init) => app.request(input, init));
+      };
+
+      const latencyTargets = [
+        clientGoTarget("direct-cg-kc", new ClientGoLocker(kcApi, nsDirect, "direct-lat"), "lat-cg-kc"),
+        clientGoTarget("direct-cg-ka", new ClientGoLocker(keepAliveApi, nsDirect, "direct-lat"), "lat-cg-ka"),
+        sameCallsTarget("direct-same-kc", new SameCallsLocker(gatewayKubeconfigTransport(cluster.gatewayKubeconfig), nsDirect, "bench-lat"), "lat-same-kc"),
+        sameCallsTarget("direct-same-fetch", new SameCallsLocker(gatewayFetchTransport(cluster.server, kubeToken), nsDirect, "bench-lat"), "lat-same-fetch"),
+        gatewayTarget("gw-node-kc", clientsOf(gwNodeKc)[0]!, "lat"),
+        gatewayTarget("gw-node-fetch", clientsOf(gwNodeFetch)[0]!, "lat"),
+        gatewayTarget("gw-workerd", clientsOf(gwWorkerd)[0]!, "lat"),
+        // Diagnostic: the gateway's app in this process, no HTTP hop and no second process.
+        gatewayTarget("app-in-process", await inProcessGateway(), "lat-in-process"),
+      ];
+      const probes = [hopProbe("hop-node", gwNodeFetch.url), hopProbe("hop-workerd", gwWorkerd.url)];
+      const gatewayPids = [
+        { id: "gw-node-kc", pid: memory[0]!.pid },
+        { id: "gw-node-fetch", pid: memory[1]!.pid },
+        { id: "gw-workerd", pid: pidListeningOn(Number(new URL(gwWorkerd.url).port)) },
+      ];
+      let cpuBefore: number[] = [];
+      progress(`phase 2: latency, ${PARAMS.latencyRounds} rounds over ${latencyTargets.length} targets`);
+      latency = await measureLatency(latencyTargets, probes, PARAMS.latencyRounds, PARAMS.latencyWarmup, progress, () => {
+        cpuBefore = gatewayPids.map((g) => (g.pid ? procCpuMs(g.pid) : Number.NaN));
+      });
+      const lockOperations = 3 * PARAMS.latencyRounds;
+      latencyCpu = gatewayPids.map((g, i) => ({
+        id: g.id,
+        cpuMsPerOperation: g.pid ? (procCpuMs(g.pid) - cpuBefore[i]!) / lockOperations : Number.NaN,
+      }));
+      sampleMemory("after latency phase");
+      for (const [gw, pid] of [[gwNodeKc, memory[0]!.pid], [gwNodeFetch, memory[1]!.pid]] as const) assertAlive(gw, pid);
+      await stop(gwWorkerd);
+
+      progress("phase 2b: CPU per operation in this process (diagnostic)");
+      cpu = await measureCpu(
+        [
+          gatewayTarget("app over in-memory store", await inProcessGateway(new MemoryStore()), "cpu-memory"),
+          gatewayTarget("app over Kubernetes (fetch transport)", await inProcessGateway(), "cpu-app"),
+          sameCallsTarget("direct, same Kubernetes requests (fetch transport)", new SameCallsLocker(gatewayFetchTransport(cluster.server, kubeToken), nsDirect, "bench-cpu"), "cpu-same"),
+        ],
+        PARAMS.cpuCycles,
+        Math.min(50, PARAMS.cpuCycles),
       );
     }
-    takeover.push(row);
-    progress(`  direct, 100 ms polling: ${row.trials.map((t) => `${(t.takeoverMs / 1000).toFixed(2)} s`).join(", ")}`);
-  } finally {
-    await Promise.all([stop(to0), stop(to2), stop(toW)]);
-    await stop(issuer);
+
+    // ---- 3. throughput of acquire→release cycles ----
+    const pairs = [
+      {
+        id: "kubeconfig",
+        gateway: gwNodeKc,
+        mem: memory[0]!,
+        direct: Array.from({ length: maxClients }, (_, i) => new ClientGoLocker(kcApi, nsDirect, `direct-c${i}`)),
+      },
+      {
+        id: "keep-alive",
+        gateway: gwNodeFetch,
+        mem: memory[1]!,
+        direct: Array.from({ length: maxClients }, (_, i) => new ClientGoLocker(keepAliveApi, nsDirect, `direct-c${i}`)),
+      },
+    ];
+    if (runs("throughput")) {
+      const totalConfigs = pairs.length * LOCK_COUNTS.length * CLIENT_COUNTS.length;
+      let configIndex = 0;
+      for (const pair of pairs) {
+        const gwSide = gatewaySide(clientsOf(pair.gateway));
+        const directSide = clientGoSide(pair.direct);
+        for (const locks of LOCK_COUNTS) {
+          for (const clients of CLIENT_COUNTS) {
+            configIndex++;
+            progress(`phase 3: throughput ${configIndex}/${totalConfigs}: ${pair.id}, ${locks} lock(s), ${clients} client(s)`);
+            const names = (side: string) => Array.from({ length: locks }, (_, k) => `tp-${pair.id}-${side}-${locks}-${clients}-${k}`);
+            const timing = { clients, warmupMs: PARAMS.throughputWarmupMs, measureMs: PARAMS.throughputMs };
+            const directCpu = selfCpuMs();
+            const direct = await measureThroughput(directSide, { ...timing, locks: names("d") });
+            const directClientMs = selfCpuMs() - directCpu;
+            const gatewayCpu = [selfCpuMs(), pair.mem.pid ? procCpuMs(pair.mem.pid) : Number.NaN];
+            const gateway = await measureThroughput(gwSide, {
+              ...timing,
+              locks: names("g"),
+              onMidpoint: () => {
+                if (!pair.mem.pid) return;
+                const conns = connectionsTo(pair.mem.pid, apiserverPort);
+                if (conns > pair.mem.peakConnections) {
+                  pair.mem.peakConnections = conns;
+                  pair.mem.peakConnectionsAt = `${locks} lock(s), ${clients} client(s)`;
+                }
+                const now = procMemory(pair.mem.pid);
+                const heaviest = pair.mem.samples["under load (64 clients, 100 locks), RSS"];
+                if (locks === 100 && clients === 64 && now && !heaviest) pair.mem.samples["under load (64 clients, 100 locks), RSS"] = now;
+              },
+            });
+            const cpuUsed = {
+              directClientMs,
+              gatewayClientMs: selfCpuMs() - gatewayCpu[0]!,
+              gatewayProcessMs: pair.mem.pid ? procCpuMs(pair.mem.pid) - gatewayCpu[1]! : Number.NaN,
+            };
+            throughput.push({ pair: pair.id, locks, clients, gateway, direct, cpu: cpuUsed });
+            assertAlive(pair.gateway, pair.mem.pid);
+            progress(`  direct ${direct.perSecond.toFixed(1)}/s, gateway ${gateway.perSecond.toFixed(1)}/s (${(gateway.perSecond / direct.perSecond).toFixed(2)}×)`);
+          }
+        }
+      }
+      sampleMemory("after throughput phase");
+    }
+
+    // ---- 7. throughput with clients that wait in line instead of polling (run while the gateways of 2 and 3 are up) ----
+    if (runs("waiting-throughput")) {
+      const totalConfigs = pairs.length * WAITING_LOCK_COUNTS.length * WAITING_CLIENT_COUNTS.length;
+      let configIndex = 0;
+      for (const pair of pairs) {
+        for (const locks of WAITING_LOCK_COUNTS) {
+          for (const clients of WAITING_CLIENT_COUNTS) {
+            configIndex++;
+            progress(`phase 7: throughput with waiting clients ${configIndex}/${totalConfigs}: ${pair.id}, ${locks} lock(s), ${clients} client(s)`);
+            const names = (side: string) => Array.from({ length: locks }, (_, k) => `tw-${pair.id}-${side}-${locks}-${clients}-${k}`);
+            // The direct loop of section 3 for the same configuration, or, when that phase did not run, measured here the same way.
+            const earlier = throughput.find((t) => t.pair === pair.id && t.locks === locks && t.clients === clients);
+            const direct =
+              earlier?.direct ??
+              (await measureThroughput(clientGoSide(pair.direct), { clients, warmupMs: PARAMS.throughputWarmupMs, measureMs: PARAMS.throughputMs, locks: names("d") }));
+            const before = [selfCpuMs(), pair.mem.pid ? procCpuMs(pair.mem.pid) : Number.NaN];
+            const waiting = await measureWaitingThroughput(clientsOf(pair.gateway).slice(0, clients), {
+              locks: names("w"),
+              clients,
+              warmupMs: WAITING_PARAMS.waitingWarmupMs,
+              warmupLimitMs: WAITING_PARAMS.waitingWarmupLimitMs,
+              measureMs: WAITING_PARAMS.waitingMs,
+              waitSeconds: WAITING_PARAMS.waitingWaitSeconds,
+            });
+            const cpuUsed = { clientMs: selfCpuMs() - before[0]!, gatewayProcessMs: pair.mem.pid ? procCpuMs(pair.mem.pid) - before[1]! : Number.NaN };
+            waitingThroughput.push({ pair: pair.id, locks, clients, waiting, direct, directFrom: earlier ? "section 3" : "measured here", polling: earlier?.gateway, cpu: cpuUsed });
+            assertAlive(pair.gateway, pair.mem.pid);
+            const per = waiting.perClient;
+            progress(
+              `  warm-up ${waiting.warmupSeconds.toFixed(1)} s${waiting.settled ? "" : " (limit: not every client had a cycle)"}; ` +
+                `direct ${direct.perSecond.toFixed(1)}/s${earlier ? ", polling " + earlier.gateway.perSecond.toFixed(1) + "/s" : ""}, waiting ${waiting.perSecond.toFixed(1)}/s ` +
+                `(${(waiting.perSecond / direct.perSecond).toFixed(2)}× direct), cycles per client ${Math.min(...per)}–${Math.max(...per)}, errors ${waiting.errors}`,
+            );
+          }
+        }
+      }
+    }
+    await Promise.all([stop(gwNodeKc), stop(gwNodeFetch)]);
+    // Memory is reported for a run under the whole throughput load only.
+    if (!runs("throughput")) memory = [];
   }
+
+  // ---- 4. takeover after the holder stops renewing ----
+  const takeover: TakeoverRow[] = [];
+  if (runs("takeover")) {
+    progress("phase 4: takeover after a holder goes silent");
+    const [nsTo0, nsTo2, nsToW, nsDirectTo] = (await namespaces("b-to-0", "b-to-2", "b-to-wd", "b-to-direct")) as [string, string, string, string];
+    const keepAliveApi = clientNodeLeaseApiFor(cluster.server, kubeToken);
+    const to0 = await track(startNodeGateway({ namespace: nsTo0, config: gatewayConfig(0) }));
+    const to2 = await track(startNodeGateway({ namespace: nsTo2, config: gatewayConfig() }));
+    const toW = await track(startWorkerGateway({ namespace: nsToW, config: gatewayConfig(0) }));
+    try {
+      const policies: PollPolicy[] = ["every 100 ms", "Retry-After"];
+      const setups = [
+        { who: "gateway Node", skew: 0, gw: to0 },
+        { who: "gateway workerd", skew: 0, gw: toW },
+        { who: "gateway Node", skew: 2, gw: to2 },
+      ];
+      for (const setup of setups) {
+        const [holder, contender] = clientsOf(setup.gw);
+        for (const policy of policies) {
+          const row: TakeoverRow = { who: setup.who, skewAllowanceSeconds: setup.skew, policy, ttlSeconds: TAKEOVER_TTL_SECONDS, trials: [] };
+          for (let t = 0; t < PARAMS.takeoverTrials; t++) {
+            const lock = `to-${policy === "Retry-After" ? "ra" : "poll"}-${t}`;
+            row.trials.push(await gatewayTakeover(holder!, contender!, lock, TAKEOVER_TTL_SECONDS, policy));
+          }
+          takeover.push(row);
+          progress(`  ${setup.who}, allowance ${setup.skew} s, ${policy}: ${row.trials.map((t) => `${(t.takeoverMs / 1000).toFixed(2)} s`).join(", ")}`);
+        }
+      }
+      const row: TakeoverRow = { who: "direct client-go-style loop", skewAllowanceSeconds: null, policy: "every 100 ms", ttlSeconds: TAKEOVER_TTL_SECONDS, trials: [] };
+      for (let t = 0; t < PARAMS.takeoverTrials; t++) {
+        row.trials.push(
+          await directTakeover(new ClientGoLocker(keepAliveApi, nsDirectTo, "direct-holder"), new ClientGoLocker(keepAliveApi, nsDirectTo, "direct-contender"), `to-direct-${t}`, TAKEOVER_TTL_SECONDS),
+        );
+      }
+      takeover.push(row);
+      progress(`  direct, 100 ms polling: ${row.trials.map((t) => `${(t.takeoverMs / 1000).toFixed(2)} s`).join(", ")}`);
+    } finally {
+      await Promise.all([stop(to0), stop(to2), stop(toW)]);
+    }
+  }
+
+  // ---- 6. hand-over latency: a waiter in line is granted when the holder releases ----
+  const handover: WaitingResults["handover"] = [];
+  if (runs("handover")) {
+    progress("phase 6: hand-over latency (starting gateways in one namespace)");
+    const [nsHandover] = (await namespaces("b-handover")) as [string];
+    const hoNodeKc = await track(startNodeGateway({ namespace: nsHandover, config: gatewayConfig() }));
+    const hoNodeFetch = await track(startNodeGateway({ namespace: nsHandover, config: gatewayConfig(), server: cluster.server }));
+    const hoWorkerd = await track(startWorkerGateway({ namespace: nsHandover, config: gatewayConfig() }));
+    try {
+      const client = (gw: GatewayHandle, i: number) => new GatewayClient(gw.url, jwts[i]!);
+      const setups: HandoverSetup[] = [
+        { id: "Node (kubeconfig)", holder: client(hoNodeKc, 0), holderGateway: "gw-node-kc", waiter: client(hoNodeKc, 1), waiterGateway: "gw-node-kc" },
+        { id: "Node (fetch)", holder: client(hoNodeFetch, 0), holderGateway: "gw-node-fetch", waiter: client(hoNodeFetch, 1), waiterGateway: "gw-node-fetch" },
+        { id: "workerd", holder: client(hoWorkerd, 0), holderGateway: "gw-workerd", waiter: client(hoWorkerd, 1), waiterGateway: "gw-workerd" },
+        { id: "Node → workerd", holder: client(hoNodeKc, 0), holderGateway: "gw-node-kc", waiter: client(hoWorkerd, 1), waiterGateway: "gw-workerd" },
+        { id: "workerd → Node", holder: client(hoWorkerd, 0), holderGateway: "gw-workerd", waiter: client(hoNodeKc, 1), waiterGateway: "gw-node-kc" },
+      ];
+      for (const [k, setup] of setups.entries()) {
+        const row = await measureHandover(setup, {
+          rounds: WAITING_PARAMS.handoverRounds,
+          warmup: WAITING_PARAMS.handoverWarmup,
+          waitSeconds: WAITING_PARAMS.handoverWaitSeconds,
+          settleMs: WAITING_PARAMS.handoverSettleMs,
+          lock: `ho-${k}`,
+          progress,
+        });
+        handover.push(row);
+        const sorted = [...row.handoverMs].sort((a, b) => a - b);
+        progress(`  ${setup.id}: hand-over p50 ${sorted[Math.ceil(sorted.length / 2) - 1]?.toFixed(1)} ms, max ${sorted[sorted.length - 1]?.toFixed(1)} ms`);
+      }
+    } finally {
+      await Promise.all([stop(hoNodeKc), stop(hoNodeFetch), stop(hoWorkerd)]);
+    }
+  }
+
+  // ---- 8. apiserver requests while clients wait, counted at a streaming proxy ----
+  const waitingRequests: WaitingResults["waitingRequests"] = [];
+  let directPolling: WaitingResults["directPolling"];
+  if (runs("waiting-requests")) {
+    progress(`phase 8: apiserver requests while ${STEADY_WAITERS} clients wait for one lock`);
+    for (const [k, row] of STEADY_ROWS.entries()) {
+      const [ns] = (await namespaces(`b-wr-${row.runtime}`)) as [string];
+      const proxy = await track(startCountingProxy(cluster.server, cluster.caFile));
+      const start = row.runtime === "node" ? startNodeGateway : startWorkerGateway;
+      const gw = await track(start({ namespace: ns, config: gatewayConfig(), server: proxy.url }));
+      try {
+        const clients = clientsOf(gw);
+        const id = row.runtime === "node" ? "Node (fetch)" : "workerd";
+        progress(`  ${id}, waitSeconds ${row.waitSeconds}`);
+        const measured = await measureWaitingRequests({
+          id,
+          proxy,
+          holder: clients[STEADY_WAITERS]!,
+          waiters: clients.slice(0, STEADY_WAITERS),
+          lock: `wr-${k}`,
+          waitSeconds: row.waitSeconds,
+          steadyMs: WAITING_PARAMS.steadyMs,
+          progress,
+        });
+        waitingRequests.push(measured);
+        progress(
+          `  steady ${(measured.steady.counts.total / measured.steady.seconds).toFixed(2)} requests/s, ${measured.openWatches.max} watches open; ` +
+            `drain ${measured.drain.counts.total} requests for ${measured.handoverMs.length} hand-overs`,
+        );
+      } finally {
+        await stop(gw);
+        await stop(proxy);
+      }
+    }
+    progress(`  reference: ${STEADY_WAITERS} direct client-go-style contenders`);
+    const [nsPoll] = (await namespaces("b-wr-direct")) as [string];
+    const proxy = await track(startCountingProxy(cluster.server, cluster.caFile));
+    try {
+      const api = clientNodeLeaseApiFor(proxy.url, kubeToken);
+      directPolling = await measureDirectPolling({
+        proxy,
+        holder: new ClientGoLocker(api, nsPoll, "direct-holder"),
+        contenders: Array.from({ length: STEADY_WAITERS }, (_, i) => new ClientGoLocker(api, nsPoll, `direct-poll-${i}`)),
+        lock: "wr-direct",
+        steadyMs: WAITING_PARAMS.steadyMs,
+      });
+      progress(`  direct contenders: ${(directPolling.steady.counts.total / directPolling.steady.seconds).toFixed(2)} requests/s`);
+    } finally {
+      await stop(proxy);
+    }
+  }
+  await stop(issuer);
 
   // ---- report ----
   const cpus = os.cpus();
   const results: BenchResults = {
     quick: QUICK,
+    phases: PARTIAL ? [...CHOSEN] : undefined,
     date: new Date(started).toISOString(),
     durationSeconds: (Date.now() - started) / 1000,
     machine: {
@@ -304,11 +482,24 @@ async function main(): Promise<void> {
     throughput,
     takeover,
     memory,
+    waiting: { params: WAITING_PARAMS, handover, waitingThroughput, waitingRequests, directPolling },
   };
   const markdown = renderReport(results);
-  writeFileSync(REPORT_PATH, markdown);
+  if (REPORT_PATH) writeFileSync(REPORT_PATH, markdown);
   process.stdout.write(`${markdown}\n`);
-  progress(`wrote ${REPORT_PATH}`);
+  progress(REPORT_PATH ? `wrote ${REPORT_PATH}` : "report on stdout only (a run of only some phases; BENCH_REPORT names a file)");
+}
+
+/** BENCH_PHASES: a comma-separated list of phase names; empty or absent for all of them. */
+function chosenPhases(value: string | undefined): Phase[] {
+  const names = (value ?? "")
+    .split(",")
+    .map((name) => name.trim())
+    .filter(Boolean);
+  if (names.length === 0) return [...PHASES];
+  const unknown = names.filter((name) => !(PHASES as readonly string[]).includes(name));
+  if (unknown.length) throw new Error(`BENCH_PHASES: unknown phase(s) ${unknown.join(", ")}; the phases are ${PHASES.join(", ")}`);
+  return PHASES.filter((phase) => names.includes(phase));
 }
 
 /** The apiserver's /version; a source build reports v0.0.0-master, so the module it was built from is named too. */

@@ -6,6 +6,18 @@ export interface GatewayAnswer {
   kubeRequests: number | undefined;
   retryAfterSeconds: number | undefined;
   body: Record<string, unknown>;
+  /** When the whole answer had arrived (performance.now()). */
+  receivedAt: number;
+}
+
+/** A waiting acquire: one request of a series that keeps one place in the lock's line. */
+export interface WaitingAcquire {
+  ttlSeconds: number;
+  waitSeconds: number;
+  /** Names the attempt series: the same key keeps the same place in line and replays its grant. */
+  idempotencyKey: string;
+  /** Ends the request early (the gateway stops waiting when the caller hangs up). */
+  signal?: AbortSignal;
 }
 
 export type Fetcher = (input: string, init: RequestInit) => Promise<Response>;
@@ -22,31 +34,46 @@ export class GatewayClient {
     this.#fetch = fetcher;
   }
 
-  async #post(path: string, body: unknown): Promise<GatewayAnswer> {
+  async #post(path: string, body: unknown, options: { idempotencyKey?: string; signal?: AbortSignal } = {}): Promise<GatewayAnswer> {
     const res = await this.#fetch(`${this.url}${path}`, {
       method: "POST",
-      headers: { authorization: this.#authorization, "content-type": "application/json" },
+      headers: {
+        authorization: this.#authorization,
+        "content-type": "application/json",
+        ...(options.idempotencyKey === undefined ? {} : { "idempotency-key": options.idempotencyKey }),
+      },
       body: JSON.stringify(body),
+      signal: options.signal,
     });
-    const text = await res.text();
-    let parsed: Record<string, unknown> = {};
-    try {
-      parsed = text ? (JSON.parse(text) as Record<string, unknown>) : {};
-    } catch {
-      parsed = { raw: text };
-    }
-    const timing = /kube;desc="(\d+) requests"/.exec(res.headers.get("server-timing") ?? "");
-    const retryAfter = res.headers.get("retry-after");
-    return {
-      status: res.status,
-      kubeRequests: timing ? Number(timing[1]) : undefined,
-      retryAfterSeconds: retryAfter === null ? undefined : Number(retryAfter),
-      body: parsed,
-    };
+    return answerOf(res);
   }
 
   acquire(name: string, ttlSeconds: number): Promise<GatewayAnswer> {
     return this.#post(`/locks/${name}/acquire`, { ttlSeconds });
+  }
+
+  /** With `waitSeconds` the gateway answers when the lock is granted or the wait ends (409 `lock_held`, Retry-After 0). */
+  acquireWaiting(name: string, request: WaitingAcquire): Promise<GatewayAnswer> {
+    return this.#post(
+      `/locks/${name}/acquire`,
+      { ttlSeconds: request.ttlSeconds, waitSeconds: request.waitSeconds },
+      { idempotencyKey: request.idempotencyKey, signal: request.signal },
+    );
+  }
+
+  /** Once, without waiting, with a series' key: its grant if one landed (a replay), else 409. */
+  acquireOnce(name: string, ttlSeconds: number, idempotencyKey: string): Promise<GatewayAnswer> {
+    return this.#post(`/locks/${name}/acquire`, { ttlSeconds }, { idempotencyKey });
+  }
+
+  /** Gives up the place in line the key names. */
+  leave(name: string, idempotencyKey: string): Promise<GatewayAnswer> {
+    return this.#post(`/locks/${name}/leave`, {}, { idempotencyKey });
+  }
+
+  /** The lock's state, with `waiters`: how many callers are in its line. */
+  async state(name: string): Promise<GatewayAnswer> {
+    return answerOf(await this.#fetch(`${this.url}/locks/${name}`, { method: "GET", headers: { authorization: this.#authorization } }));
   }
 
   renew(name: string, token: string): Promise<GatewayAnswer> {
@@ -56,6 +83,26 @@ export class GatewayClient {
   release(name: string, token: string): Promise<GatewayAnswer> {
     return this.#post(`/locks/${name}/release`, { token });
   }
+}
+
+async function answerOf(res: Response): Promise<GatewayAnswer> {
+  const text = await res.text();
+  const receivedAt = performance.now();
+  let parsed: Record<string, unknown> = {};
+  try {
+    parsed = text ? (JSON.parse(text) as Record<string, unknown>) : {};
+  } catch {
+    parsed = { raw: text };
+  }
+  const timing = /kube;desc="(\d+) requests"/.exec(res.headers.get("server-timing") ?? "");
+  const retryAfter = res.headers.get("retry-after");
+  return {
+    status: res.status,
+    kubeRequests: timing ? Number(timing[1]) : undefined,
+    retryAfterSeconds: retryAfter === null ? undefined : Number(retryAfter),
+    body: parsed,
+    receivedAt,
+  };
 }
 
 /** Throws with the gateway's problem document when an answer is not the expected status. */

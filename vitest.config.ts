@@ -28,6 +28,19 @@ const unitFiles = [
   "test/webhooks/webhook-signature.test.ts",
   "test/webhooks/webhook-delivery.test.ts",
   "test/webhooks/webhook-sink.test.ts",
+  "test/history/lock-event-description.test.ts",
+  "test/history/token-bucket.test.ts",
+  "test/history/lock-history-recorder.test.ts",
+  "test/history/lock-history-reader.test.ts",
+  "test/history/event-name.test.ts",
+  "test/history/lock-event-sinks.test.ts",
+  "test/metrics/registry.test.ts",
+  "test/metrics/jwt-rejection.test.ts",
+  "test/metrics/http-metrics.test.ts",
+  "test/metrics/analytics-engine-metrics.test.ts",
+  "test/metrics/cluster-access.test.ts",
+  "test/metrics/lock-state-gauges.test.ts",
+  "test/metrics/metrics-exposure.test.ts",
 ];
 
 export default defineConfig({

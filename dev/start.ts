@@ -7,6 +7,7 @@
 import { startCluster } from "../infra/test-cluster/cluster.ts";
 import { loadConfig } from "../src/config/load.ts";
 import { createGateway } from "../src/gateway.ts";
+import { clusterAccessOf } from "../src/kube/cluster-access.ts";
 import { KubeLeaseStore } from "../src/kube/lease-store.ts";
 import { leaseApiFromConfig } from "../src/node/lease-api-from-config.ts";
 import { serve } from "../src/node/serve.ts";
@@ -26,7 +27,7 @@ async function main(): Promise<void> {
     const env = { LEASEGATE_CONFIG: dev.configText, LEASEGATE_TOKEN_KEYS: dev.tokenKeys };
     const loaded = loadConfig(env);
     const api = leaseApiFromConfig(loaded, env);
-    const app = await createGateway({ loaded, store: new KubeLeaseStore(api, loaded.config.namespace), env, log });
+    const app = await createGateway({ loaded, store: new KubeLeaseStore(api, loaded.config.namespace), env, log, cluster: clusterAccessOf(api) });
     log({ level: "info", msg: "local cluster ready", kubectl: `kubectl --kubeconfig ${cluster.adminKubeconfig} get leases -A` });
     const url = await serve({ fetch: app.fetch, address, log, onShutdown: () => cluster.stop() });
     log({ level: "info", msg: "development token (sub dev-local, 12h)", hint: `export TOKEN=${await dev.mint("dev-local")}` });

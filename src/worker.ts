@@ -5,8 +5,10 @@
 import type { ExecutionContext } from "hono";
 import { ConfigError, loadConfig } from "./config/load.ts";
 import { createGateway } from "./gateway.ts";
+import { clusterAccessOf } from "./kube/cluster-access.ts";
 import { fetchLeaseApi, type Fetcher } from "./kube/fetch-lease-api.ts";
 import { KubeLeaseStore } from "./kube/lease-store.ts";
+import { AnalyticsEngineMetrics, type AnalyticsEngineDataset } from "./metrics/analytics-engine-metrics.ts";
 
 type Env = Record<string, unknown>;
 type Gateway = Awaited<ReturnType<typeof createGateway>>;
@@ -32,7 +34,25 @@ function build(env: Env): Promise<Gateway> {
     fetch: viaBinding,
     timeoutMs: kube.requestTimeoutMs,
   });
-  return createGateway({ loaded, store: new KubeLeaseStore(api, loaded.config.namespace), env: strings, log });
+  return createGateway({
+    loaded,
+    store: new KubeLeaseStore(api, loaded.config.namespace),
+    env: strings,
+    log,
+    cluster: clusterAccessOf(api),
+    metrics: analyticsEngineMetrics(env, loaded.config.metrics.analyticsEngineBinding),
+    reportingInstance: "workers",
+  });
+}
+
+/** Metrics as Analytics Engine data points, when the configuration names a dataset binding; none otherwise. */
+function analyticsEngineMetrics(env: Env, bindingName: string | undefined): AnalyticsEngineMetrics | undefined {
+  if (bindingName === undefined) return undefined;
+  const binding = env[bindingName] as Partial<AnalyticsEngineDataset> | undefined;
+  if (typeof binding?.writeDataPoint !== "function") {
+    throw new ConfigError(`LEASEGATE_CONFIG.metrics.analyticsEngineBinding: no binding named ${bindingName} with a writeDataPoint method`);
+  }
+  return new AnalyticsEngineMetrics(binding as AnalyticsEngineDataset);
 }
 
 export default {

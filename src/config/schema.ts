@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { lockPatternProblem } from "../auth/lock-pattern.ts";
+import { webhooksConfigSchema } from "../webhooks/webhook-config.ts";
 
 /**
  * The whole configuration, validated once at start-up. Non-secret settings come as one JSON
@@ -126,8 +127,35 @@ export const configSchema = z
     issuers: z.array(issuerSchema).min(1),
     policy: z.array(policyRuleSchema).default([]),
     kubernetes: kubernetesSchema,
+    /** Where lock events are sent as signed Standard Webhooks (docs/webhooks.md). */
+    webhooks: webhooksConfigSchema,
     /** Logs one JSON line per request when true. */
     accessLog: z.boolean().default(true),
+    /**
+     * Lock history: each grant, release, takeover, force release, lost renewal and queue change
+     * as an events.k8s.io/v1 Event about the lock's Lease, written after the answer.
+     */
+    history: z
+      .object({
+        enabled: z.boolean().default(true),
+        /** New Events per second at most, per process (per isolate on Workers); more are dropped and counted. */
+        maxEventsPerSecond: z.number().min(0.1).max(1000).default(5),
+        /** How many may be written at once after a quiet spell. */
+        burst: z.number().int().min(1).max(10000).default(20),
+        /** The Events' reportingInstance; by default the host name on Node (the pod's name), `workers` on Workers. */
+        reportingInstance: z.string().min(1).max(128).regex(/^[\x21-\x7e]+$/, "must be printable ASCII without spaces").optional(),
+      })
+      .strict()
+      .prefault({}),
+    metrics: z
+      .object({
+        /** How long the lock-state gauges (held locks, holders, waiters) are reused between scrapes; a refresh lists the Leases. */
+        lockStateMaxAgeSeconds: z.number().int().min(0).max(3600).default(15),
+        /** Workers: the name of a Workers Analytics Engine dataset binding that gets one data point per request and lock event. */
+        analyticsEngineBinding: z.string().min(1).optional(),
+      })
+      .strict()
+      .prefault({}),
   })
   .strict()
   .refine((c) => c.defaultTtlSeconds <= c.maxTtlSeconds, { message: "defaultTtlSeconds must not exceed maxTtlSeconds", path: ["defaultTtlSeconds"] });

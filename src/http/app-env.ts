@@ -7,6 +7,8 @@ import type { LockService } from "../locks/lock-service.ts";
 import type { LockStore } from "../locks/lock-store.ts";
 import type { TokenKeys } from "../locks/lock-token.ts";
 import type { Policy } from "../auth/policy.ts";
+import type { LockHistoryReader } from "../history/lock-history-reader.ts";
+import type { GatewayMetrics } from "../metrics/gateway-metrics.ts";
 import type { Logger } from "./errors.ts";
 
 /** Everything the app needs, built by an entry point (worker.ts, node.ts) or a test. */
@@ -25,6 +27,18 @@ export interface AppDeps {
    * keeps it alive after the response (a Worker's waitUntil) and never delays the answer.
    */
   onLockEvents?: (events: LockEvent[], context: LockEventContext) => void;
+  /** Counts requests, lock operations and refused tokens; nothing is counted without it. */
+  metrics?: GatewayMetrics;
+  /** Serves `GET /locks/:name/history` (the lock's Kubernetes Events) when present. */
+  history?: Pick<LockHistoryReader, "page">;
+  /** Serves `GET /metrics` on this app, to callers that show its bearer secret, when present. */
+  metricsEndpoint?: MetricsEndpoint;
+}
+
+export interface MetricsEndpoint {
+  /** The Prometheus text exposition. */
+  expose(): Promise<string>;
+  bearerToken: string;
 }
 
 export interface LockEventContext {

@@ -10,7 +10,10 @@ import type { LockEvent } from "../locks/lock-events.ts";
 import type { AppDeps, AppEnv } from "./app-env.ts";
 import { errorResponse } from "./errors.ts";
 import { registerHealthRoutes } from "./health-routes.ts";
+import { registerHistoryRoutes } from "./history-routes.ts";
 import { registerLockRoutes } from "./lock-routes.ts";
+import { registerMetricsRoute } from "./metrics-route.ts";
+import { httpMetrics } from "../metrics/http-metrics.ts";
 import { problem } from "./problem.ts";
 import { registerStatusPage } from "../ui/status-page.ts";
 
@@ -35,6 +38,9 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
       }
     },
   });
+
+  // First, so that it sees every answer, after the error mapping.
+  if (deps.metrics) app.use(httpMetrics(deps.metrics));
 
   if (deps.config.accessLog) {
     app.use(async (c, next) => {
@@ -61,6 +67,8 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
 
   registerHealthRoutes(app, deps);
   registerLockRoutes(app, deps);
+  registerHistoryRoutes(app, deps);
+  registerMetricsRoute(app, deps.metricsEndpoint);
   registerStatusPage(app, deps);
 
   app.doc31("/openapi.json", {

@@ -3,6 +3,7 @@ import { type RequestContext, ResponseContext, wrapHttpLibrary } from "@kubernet
 import { ServerConfiguration } from "@kubernetes/client-node/dist/gen/servers.js";
 import { ObjectCoordinationV1Api } from "@kubernetes/client-node/dist/gen/types/ObjectParamAPI.js";
 import { apiserverReadiness } from "./apiserver-readiness.ts";
+import { withClusterAccess } from "./cluster-access.ts";
 import { withGoEscaping } from "./go-json-escaping.ts";
 import type { LeaseApi } from "./lease-api.ts";
 import { leaseWatch } from "./lease-watch.ts";
@@ -57,5 +58,5 @@ export function fetchLeaseApi(options: FetchLeaseApiOptions): LeaseApi {
     httpApi,
   });
   const api = Object.assign(new ObjectCoordinationV1Api(configuration), { watchLease: leaseWatch(configuration, options.timeoutMs) });
-  return triageRefusals(api as unknown as LeaseApi, apiserverReadiness(configuration));
+  return withClusterAccess(configuration, triageRefusals(api as unknown as LeaseApi, apiserverReadiness(configuration)));
 }

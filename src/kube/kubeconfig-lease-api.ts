@@ -1,6 +1,7 @@
 import { CoordinationV1Api, createConfiguration, type KubeConfig, ServerConfiguration } from "@kubernetes/client-node";
 import type { Dispatcher } from "undici";
 import { apiserverReadiness } from "./apiserver-readiness.ts";
+import { withClusterAccess } from "./cluster-access.ts";
 import { withGoEscaping } from "./go-json-escaping.ts";
 import type { LeaseApi } from "./lease-api.ts";
 import { leaseWatch } from "./lease-watch.ts";
@@ -36,5 +37,5 @@ export function kubeconfigLeaseApi(kubeConfig: KubeConfig, timeoutMs: number): L
     ],
   });
   const api = Object.assign(new CoordinationV1Api(configuration), { watchLease: leaseWatch(configuration, timeoutMs) });
-  return triageRefusals(api as unknown as LeaseApi, apiserverReadiness(configuration));
+  return withClusterAccess(configuration, triageRefusals(api as unknown as LeaseApi, apiserverReadiness(configuration)));
 }

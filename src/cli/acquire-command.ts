@@ -1,13 +1,14 @@
 import { randomUUID } from "node:crypto";
 import { setTimeout as delay } from "node:timers/promises";
 import { lockArgument, stringOption } from "./args.ts";
-import type { Grant } from "./client.ts";
+import type { Grant } from "../client/api-types.ts";
 import type { CommandContext } from "./command-context.ts";
 import { connect } from "./connection.ts";
 import { parseDuration, parseTtlSeconds } from "./duration.ts";
 import { signalExitCode } from "./exit-codes.ts";
 import { inGitHubActions, maskCommand, writeStepOutputs } from "./github-actions.ts";
-import { defaultHolder, holderLabel } from "./holder.ts";
+import { holderLabel } from "../client/holder-label.ts";
+import { defaultHolder } from "./holder.ts";
 import { Interrupts } from "./interrupts.ts";
 import { assignments, jsonText } from "./output.ts";
 import { releaseQuietly } from "./release.ts";

@@ -1,52 +1,46 @@
-import { GatewayError, UnreachableError } from "./client.ts";
-import { displayText } from "./display-text.ts";
+import { displayText } from "../client/display-text.ts";
+import {
+  CredentialsError,
+  InvalidRequestError,
+  LeasegateError,
+  LockContendedError,
+  LockHeldError,
+  RedirectRefusedError,
+} from "../client/errors.ts";
+import { isLockLost, isTransient } from "../client/failure-kinds.ts";
+import { GatewayUrlError } from "../client/gateway-url.ts";
 import { CliError } from "./errors.ts";
 import { ExitCode } from "./exit-codes.ts";
 
-/** Problem codes meaning "this grant is over": renew or release cannot succeed any more. */
-const LOST_CODES = new Set(["lock_lost", "not_holder", "lock_not_found"]);
-
-/** Whether a renew or release refusal means the lock is no longer ours. */
-export function isLockLost(err: unknown): boolean {
-  return err instanceof GatewayError && LOST_CODES.has(err.code);
-}
-
-/** Worth retrying shortly: no answer, or the gateway (or its backend) is temporarily unavailable. */
-export function isTransient(err: unknown): boolean {
-  if (err instanceof UnreachableError) return true;
-  if (err instanceof CliError) return err.exitCode === ExitCode.unavailable;
-  if (err instanceof GatewayError) {
-    if (err.code === "backend_unavailable" || err.code === "lock_contended") return true;
-    if (err.status === 429 || err.status === 503 || err.status === 504) return true;
-    // A 502 from a proxy in front of the gateway, not the gateway's own backend_* problems.
-    return err.status === 502 && !err.fromGateway;
-  }
-  return false;
-}
-
-/** The exit code a failure ends the CLI with. */
+/**
+ * The one place where the client's typed errors become exit codes. A CliError carries its own;
+ * anything unexpected (a bug) is 70.
+ */
 export function exitCodeFor(err: unknown): number {
   if (err instanceof CliError) return err.exitCode;
-  if (err instanceof UnreachableError) return ExitCode.unavailable;
-  if (err instanceof GatewayError) {
-    if (err.code === "lock_held" || err.code === "lock_contended") return ExitCode.notAcquired;
-    if (LOST_CODES.has(err.code)) return ExitCode.lockLost;
-    if (isTransient(err)) return ExitCode.unavailable;
-    if (err.code === "lease_not_managed") return ExitCode.usage;
-    if (err.status >= 400 && err.status < 500) return ExitCode.usage;
-    return ExitCode.internal;
-  }
+  if (!(err instanceof LeasegateError)) return ExitCode.internal;
+  if (err instanceof LockHeldError || err instanceof LockContendedError) return ExitCode.notAcquired;
+  if (isLockLost(err)) return ExitCode.lockLost;
+  if (isTransient(err)) return ExitCode.unavailable;
+  if (err instanceof RedirectRefusedError || err instanceof CredentialsError || err instanceof GatewayUrlError || err instanceof InvalidRequestError) return ExitCode.usage;
+  // 401, 403, an unknown route, lease_not_managed …: the request cannot succeed as it is.
+  if (err.status !== undefined && err.status >= 400 && err.status < 500) return ExitCode.usage;
+  // 500, the gateway's own 502s (backend_forbidden, backend_invalid), an answer the CLI cannot use.
   return ExitCode.internal;
 }
 
 /**
- * One line, without secrets: `code: detail (HTTP status)` plus a hint where one helps. What the
- * gateway said is escaped for display.
+ * One line, without secrets: `code: detail (HTTP status)` plus a hint where one helps, for what
+ * the gateway answered; the error's own message for everything else. What the gateway said is
+ * escaped for display.
  */
 export function describeFailure(err: unknown, credentialsSource?: string): string {
-  if (err instanceof GatewayError) {
-    let text = `${displayText(err.code)}: ${displayText(err.detail ?? err.title)} (HTTP ${err.status})`;
-    if (err.code === "lock_held") text += heldBySuffix(err.problem);
+  if (err instanceof RedirectRefusedError) {
+    return `the gateway at ${err.origin} answered with a redirect, which leasegate does not follow: set --url or LEASEGATE_URL to the gateway's own https:// address`;
+  }
+  if (err instanceof LeasegateError && err.status !== undefined && !(err.code === "invalid_response" && err.status < 300)) {
+    let text = `${displayText(err.code)}: ${displayText(err.detail ?? err.title ?? `HTTP ${err.status}`)} (HTTP ${err.status})`;
+    if (err instanceof LockHeldError) text += heldBySuffix(err);
     const errors = err.problem.errors;
     if (Array.isArray(errors) && errors.length > 0) {
       text += `: ${errors.map((e: { path?: unknown; message?: unknown }) => `${displayText(e?.path ?? "?")} ${displayText(e?.message ?? "")}`.trim()).join("; ")}`;
@@ -60,9 +54,9 @@ export function describeFailure(err: unknown, credentialsSource?: string): strin
   return displayText(err);
 }
 
-function heldBySuffix(problem: Record<string, unknown>): string {
-  const who = describeHolder(problem.holder, problem.subject);
-  const until = typeof problem.expiresAt === "string" ? ` until ${displayText(problem.expiresAt)}` : "";
+function heldBySuffix(refusal: LockHeldError): string {
+  const who = describeHolder(refusal.holder, refusal.subject);
+  const until = refusal.expiresAt ? ` until ${displayText(refusal.expiresAt)}` : "";
   return who ? `; held by ${who}${until}` : "";
 }
 

@@ -1,11 +1,7 @@
 import { hostname, userInfo } from "node:os";
-import { UNPRINTABLE_CHARACTERS } from "../encoding/printable-text.ts";
+import { holderLabel } from "../client/holder-label.ts";
 
 type Env = Record<string, string | undefined>;
-
-const MAX_HOLDER = 128;
-/** What the gateway refuses in a label (control and bidirectional formatting characters). */
-const UNPRINTABLE_RUN = new RegExp(`[${UNPRINTABLE_CHARACTERS}]+`, "gu");
 
 /**
  * The label others see while we hold a lock: the CI job when there is one, else user@host.
@@ -28,12 +24,4 @@ export function defaultHolder(env: Env, pid = process.pid): string {
     label = `${user}@${hostname()} pid ${pid}`;
   }
   return holderLabel(label);
-}
-
-/** A label the gateway accepts: one line of 1–128 printable characters. */
-export function holderLabel(label: string): string {
-  const oneLine = label.replace(UNPRINTABLE_RUN, " ").trim();
-  if (oneLine.length <= MAX_HOLDER) return oneLine;
-  // Cut between code points: half a surrogate pair is not Unicode the gateway accepts.
-  return `${oneLine.slice(0, MAX_HOLDER - 1).replace(/[\uD800-\uDBFF]$/, "")}…`;
 }

@@ -1,8 +1,8 @@
 import { stringOption } from "./args.ts";
-import type { LockState } from "./client.ts";
+import type { LockState } from "../client/api-types.ts";
 import type { CommandContext } from "./command-context.ts";
 import { connect } from "./connection.ts";
-import { displayText } from "./display-text.ts";
+import { displayText } from "../client/display-text.ts";
 import { usageError } from "./errors.ts";
 import { failure } from "./failures.ts";
 import { jsonText, table } from "./output.ts";

@@ -1,6 +1,6 @@
 import { type CommandName, parseInvocation } from "./args.ts";
 import type { CommandContext } from "./command-context.ts";
-import { displayText } from "./display-text.ts";
+import { displayText } from "../client/display-text.ts";
 import { CliError } from "./errors.ts";
 import { ExitCode } from "./exit-codes.ts";
 import { helpText } from "./help.ts";

@@ -1,4 +1,4 @@
-import { displayJson, displayText } from "./display-text.ts";
+import { displayJson, displayText } from "../client/display-text.ts";
 
 /** Where the CLI writes: stdout for results, stderr for progress and errors. */
 export interface Io {

@@ -1,6 +1,6 @@
 import { formatDuration } from "./duration.ts";
 import { describeHolder } from "./failures.ts";
-import { formatInstant } from "./timing.ts";
+import { formatInstant } from "./instant.ts";
 
 /**
  * What a `lock_held` refusal says: who holds the lock (absent when it is free but others wait

@@ -1,7 +1,7 @@
 import { lockArgument } from "./args.ts";
 import type { CommandContext } from "./command-context.ts";
 import { connect } from "./connection.ts";
-import { displayText } from "./display-text.ts";
+import { displayText } from "../client/display-text.ts";
 import { failure } from "./failures.ts";
 import { inGitHubActions, maskCommand } from "./github-actions.ts";
 import { lockTokenArgument } from "./lock-token.ts";

@@ -1,31 +1,27 @@
-import type { GatewayClient } from "./client.ts";
-import { describeFailure, isLockLost, isTransient } from "./failures.ts";
-import { backoffMs, sleep } from "./timing.ts";
-
-const ATTEMPTS = 3;
-const ATTEMPT_TIMEOUT_MS = 5000;
+import type { LeasegateClient } from "../client/leasegate-client.ts";
+import { releaseGrant, type ReleaseOutcome } from "../client/release-grant.ts";
+import { describeFailure } from "./failures.ts";
 
 /**
- * Best-effort release at the end of `run`: a few quick attempts on transient failures, then
- * give up (the grant expires on its own). Reports the outcome on stderr; never throws.
+ * Best-effort release at the end of `run` (and of an interrupted `acquire`): reports the outcome
+ * on stderr; never throws. Whether it was released.
  */
-export async function releaseQuietly(client: GatewayClient, lock: string, token: string, log: (line: string) => void): Promise<boolean> {
-  for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
-    try {
-      const { released } = await client.release(lock, token, { timeoutMs: ATTEMPT_TIMEOUT_MS });
-      log(released ? `leasegate: released ${lock}` : `leasegate: ${lock} was already released or expired`);
-      return released;
-    } catch (err) {
-      if (isLockLost(err)) {
-        log(`leasegate: ${lock} is no longer ours to release (${describeFailure(err, client.credentials.source)})`);
-        return false;
-      }
-      if (!isTransient(err) || attempt === ATTEMPTS - 1) {
-        log(`leasegate: could not release ${lock} (${describeFailure(err, client.credentials.source)}); it expires on its own at the end of its TTL`);
-        return false;
-      }
-      await sleep(backoffMs(attempt, 250, 1000));
-    }
+export async function releaseQuietly(client: LeasegateClient, lock: string, token: string, log: (line: string) => void): Promise<boolean> {
+  const outcome = await releaseGrant(client, lock, token);
+  log(describeRelease(outcome, lock, client.credentials.source));
+  return outcome.kind === "released";
+}
+
+/** The stderr line for how a release went. */
+export function describeRelease(outcome: ReleaseOutcome, lock: string, credentialsSource: string): string {
+  switch (outcome.kind) {
+    case "released":
+      return `leasegate: released ${lock}`;
+    case "already-over":
+      return `leasegate: ${lock} was already released or expired`;
+    case "lost":
+      return `leasegate: ${lock} is no longer ours to release (${describeFailure(outcome.error, credentialsSource)})`;
+    case "failed":
+      return `leasegate: could not release ${lock} (${describeFailure(outcome.error, credentialsSource)}); it expires on its own at the end of its TTL`;
   }
-  return false;
 }

@@ -19,7 +19,7 @@ export async function renewCommand(ctx: CommandContext): Promise<number> {
   const client = connect(values, env);
   let grant;
   try {
-    grant = await client.renew(lock, token, ttlSeconds);
+    grant = await client.renew(lock, token, { ttlSeconds });
   } catch (err) {
     throw failure(err, `renew ${lock}`, client.credentials.source);
   }

@@ -3,16 +3,18 @@ import { lockArgument, stringOption } from "./args.ts";
 import { Child, childExitCode } from "./child.ts";
 import type { CommandContext } from "./command-context.ts";
 import { connect } from "./connection.ts";
-import { displayText } from "./display-text.ts";
+import { displayText } from "../client/display-text.ts";
 import { formatDuration, parseDuration, parseTtlSeconds } from "./duration.ts";
 import { usageError } from "./errors.ts";
 import { ExitCode, signalExitCode } from "./exit-codes.ts";
 import { inGitHubActions, maskCommand } from "./github-actions.ts";
-import { defaultHolder, holderLabel } from "./holder.ts";
+import { holderLabel } from "../client/holder-label.ts";
+import { defaultHolder } from "./holder.ts";
 import { Interrupts } from "./interrupts.ts";
 import { releaseQuietly } from "./release.ts";
-import { Renewer } from "./renewer.ts";
-import { formatInstant } from "./timing.ts";
+import { Renewer } from "../client/renewer.ts";
+import { describeFailure } from "./failures.ts";
+import { formatInstant } from "./instant.ts";
 import { acquireWithWait } from "./wait.ts";
 
 export const RUN_DEFAULTS = { ttl: "60s", wait: "15m", grace: "10s" } as const;
@@ -71,18 +73,27 @@ export async function runCommand(ctx: CommandContext): Promise<number> {
       LEASEGATE_EXPIRES_AT: grant.expiresAt,
     });
     let lostReason: string | undefined;
-    const renewer = new Renewer({
+    const source = client.credentials.source;
+    const renewer: Renewer = new Renewer({
       client,
       lock,
       token: grant.token,
       ttlSeconds,
       grant,
-      sentAt: acquired.sentAt,
-      renewNow: acquired.renewAtOnce,
-      log,
-      onLost: (reason) => {
-        lostReason = reason;
-        log(`leasegate: lost ${lock}: ${reason}; stopping the command (SIGTERM, SIGKILL after ${formatDuration(graceMs)})`);
+      validFrom: acquired.validFrom,
+      renewAtOnce: acquired.renewAtOnce,
+      onRenewalFailed: (err, failures) => {
+        if (failures === 1 || failures % 10 === 0) {
+          log(`leasegate: renewing ${lock} failed (${describeFailure(err, source)}); retrying until the grant expires at ${formatInstant(renewer.grant.expiresAt)}`);
+        }
+      },
+      onRecovered: (failures) => log(`leasegate: renewed ${lock} again after ${failures} failed attempt(s)`),
+      onLost: (error) => {
+        lostReason =
+          error.code === "grant_expired"
+            ? `no successful renewal before the grant expired (${formatInstant(renewer.grant.expiresAt)})`
+            : `renewal refused: ${describeFailure(error, source)}`;
+        log(`leasegate: lost ${lock}: ${lostReason}; stopping the command (SIGTERM, SIGKILL after ${formatDuration(graceMs)})`);
         child.terminate(graceMs);
       },
     });

@@ -1,23 +1,30 @@
 import { lockArgument } from "./args.ts";
-import { GatewayError, type LockState, type Waiter } from "./client.ts";
+import type { LockState, Waiter } from "../client/api-types.ts";
+import { LockNotFoundError } from "../client/errors.ts";
 import type { CommandContext } from "./command-context.ts";
 import { connect } from "./connection.ts";
-import { displayText } from "./display-text.ts";
+import { displayText } from "../client/display-text.ts";
 import { formatDuration } from "./duration.ts";
 import { failure } from "./failures.ts";
 import { jsonText } from "./output.ts";
-import { formatInstant } from "./timing.ts";
+import { formatInstant } from "./instant.ts";
+
+/**
+ * A lock's state as shown: what the gateway answers, where the line and the holders may be
+ * missing (a gateway from before them, or a lock never acquired).
+ */
+export type ShownState = Omit<LockState, "maxHolders" | "holders" | "waiters" | "queue"> & Partial<Pick<LockState, "maxHolders" | "holders" | "waiters" | "queue">>;
 
 /** `leasegate status <lock>`: a lock's state. A lock never acquired is free. */
 export async function statusCommand(ctx: CommandContext): Promise<number> {
   const { values, env, io } = ctx;
   const lock = lockArgument("status", ctx.positionals);
   const client = connect(values, env);
-  let state: LockState;
+  let state: ShownState;
   try {
     state = await client.state(lock);
   } catch (err) {
-    if (err instanceof GatewayError && err.code === "lock_not_found") {
+    if (err instanceof LockNotFoundError) {
       state = { name: lock, namespace: "", status: "free", ttlSeconds: 0, transitions: 0, metadata: {} };
     } else {
       throw failure(err, `status ${lock}`, client.credentials.source);
@@ -27,7 +34,7 @@ export async function statusCommand(ctx: CommandContext): Promise<number> {
   return 0;
 }
 
-export function describeState(state: LockState, now = Date.now()): string {
+export function describeState(state: ShownState, now = Date.now()): string {
   const rows: Array<[string, string | undefined]> = [
     ["lock", state.name],
     ["status", state.status],
@@ -60,13 +67,13 @@ function describeWaiter(waiter: Waiter): string {
 }
 
 /** `42s`, `expired 3s ago`, or `-` for a free lock: the list's EXPIRES IN column. */
-export function expiresIn(state: LockState, now = Date.now()): string {
+export function expiresIn(state: ShownState, now = Date.now()): string {
   if (state.status === "free" || !state.expiresAt) return "-";
   const left = Date.parse(state.expiresAt) - now;
   return left >= 0 ? formatDuration(left) : `expired ${formatDuration(-left)} ago`;
 }
 
-function relativeExpiry(state: LockState, now: number): string {
+function relativeExpiry(state: ShownState, now: number): string {
   const text = expiresIn(state, now);
   return text.startsWith("expired") || text === "-" ? text : `in ${text}`;
 }

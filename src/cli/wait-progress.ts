@@ -1,6 +1,6 @@
 import { formatDuration } from "./duration.ts";
 import { describeStanding, type Standing } from "./queue-standing.ts";
-import { monotonicNow } from "./timing.ts";
+import { monotonicNow } from "../client/timing.ts";
 
 export interface ProgressStream {
   isTTY?: boolean;

@@ -1,15 +1,16 @@
-import { type GatewayClient, GatewayError, type Grant } from "./client.ts";
+import { type Acquired, acquireWithinWait } from "../client/acquire-within-wait.ts";
+import { LockContendedError, LockHeldError } from "../client/errors.ts";
+import type { LeasegateClient } from "../client/leasegate-client.ts";
 import { formatDuration } from "./duration.ts";
 import { CliError } from "./errors.ts";
 import { ExitCode } from "./exit-codes.ts";
-import { describeFailure, failure, isTransient } from "./failures.ts";
-import { PlaceInLine } from "./place-in-line.ts";
+import { describeFailure, failure } from "./failures.ts";
 import { describeStanding, type Standing, standingOf } from "./queue-standing.ts";
-import { backoffMs, jitterAbove, monotonicNow, sleep } from "./timing.ts";
+import { describeRelease } from "./release.ts";
 import { type ProgressStream, WaitProgress } from "./wait-progress.ts";
 
 export interface AcquireWaitOptions {
-  client: GatewayClient;
+  client: LeasegateClient;
   lock: string;
   ttlSeconds: number;
   holder?: string;
@@ -25,8 +26,6 @@ export interface AcquireWaitOptions {
   cancel: AbortSignal;
 }
 
-/** How long transient failures (gateway unreachable, 503) are retried while waiting. */
-const TRANSIENT_BUDGET_MS = 60_000;
 /**
  * The first request of a wait waits only this long before the gateway says where in line the
  * caller stands (a free lock is granted at once all the same), so that the progress line shows
@@ -40,140 +39,56 @@ const FIRST_ROUND_SECONDS = 1;
  * and the gateway's own cap (`maxWaitSeconds`, 50 s by default).
  */
 const ROUND_SECONDS = 10;
-/**
- * While in line, transient failures are retried at least this often, well within the time the
- * gateway keeps a place for a waiter that does not call (`queueTicketTtlSeconds`, 15 s by default).
- */
-const IN_LINE_RETRY_MAX_MS = 4000;
-
-export interface Acquired {
-  grant: Grant;
-  /** Monotonic time the grant began at the latest (when the successful attempt was sent, for one that did not wait): it lasts at most ttl from then. */
-  sentAt: number;
-  /**
-   * When the grant began is only estimated (an attempt that waited), or an earlier attempt failed
-   * without an answer so this may be the idempotent replay of an older grant: renew it at once.
-   */
-  renewAtOnce: boolean;
-  /** Time spent waiting before the grant. */
-  waitedMs: number;
-}
 
 /**
- * Acquires the lock, waiting up to `waitMs` in the lock's line while someone else holds it or
- * others wait ahead. Every request (but with `waitMs` 0, the single try) waits at the gateway
- * (`waitSeconds`): the gateway answers the moment the lock is granted to this caller, so a
- * hand-over takes one round trip, not a poll interval, and answers "not yet" with the caller's
- * place when the round ends. All requests carry one Idempotency-Key and the last ticket, so the
- * caller keeps its place from one request to the next.
+ * Acquires the lock as the client's `acquireWithinWait` does (waiting in the lock's line, keeping
+ * the place from one request to the next, leaving the line whenever the wait ends without a
+ * grant), and shows the caller's place and the holder on stderr meanwhile. The CLI fails at the
+ * first transient failure when it does not wait (`--wait 0`): its caller decides about retries.
  *
- * Returns undefined when cancelled before a grant. Cancelling ends a waiting request at once;
- * since its grant may have landed unseen, one last attempt with the same Idempotency-Key and no
- * wait collects it, and a grant obtained that way is returned (the caller releases it). Whenever
- * the wait ends without a grant — cancelled, out of time, failed — the place in line is given
- * up, so that those behind move up at once.
- * Failures come back as CLI errors naming the operation.
+ * Returns undefined when cancelled before a grant (a grant that landed unseen as the wait was
+ * cancelled is released, and the release reported). Failures come back as CLI errors naming
+ * the operation.
  */
 export async function acquireWithWait(options: AcquireWaitOptions): Promise<Acquired | undefined> {
-  const progress = new WaitProgress(options.out, options.lock, options.waitMs);
-  const place = new PlaceInLine(options.client, options.lock, options.idempotencyKey);
-  let acquired: Omit<Acquired, "waitedMs"> | undefined;
+  const { client, lock, out } = options;
+  const source = client.credentials.source;
+  const progress = new WaitProgress(out, lock, options.waitMs);
+  let lastStanding: Standing | undefined;
   try {
-    acquired = await attempt(options, progress, place);
-    return acquired && { ...acquired, waitedMs: progress.waitedMs };
+    return await acquireWithinWait(client, lock, {
+      ttlSeconds: options.ttlSeconds,
+      holder: options.holder,
+      idempotencyKey: options.idempotencyKey,
+      waitMs: options.waitMs,
+      signal: options.cancel,
+      pollSeconds: { first: FIRST_ROUND_SECONDS, later: ROUND_SECONDS },
+      retryTransientForMs: 0,
+      observer: {
+        refused(refusal) {
+          lastStanding = standingOf(refusal.problem);
+          progress.refused(lastStanding);
+        },
+        retrying(error) {
+          progress.retrying(`${describeFailure(error, source)}, retrying`);
+        },
+        leaveFailed(error) {
+          progress.stop();
+          out.write(`leasegate: could not leave the line for ${lock} (${describeFailure(error, source)}); the place lapses on its own shortly\n`);
+        },
+        abandonedGrant(outcome) {
+          progress.stop();
+          out.write(`${describeRelease(outcome, lock, source)}\n`);
+        },
+      },
+    });
   } catch (err) {
-    throw failure(err, options.operation, options.client.credentials.source);
+    if (options.cancel.aborted && err === options.cancel.reason) return undefined;
+    if (err instanceof LockHeldError) throw failure(notAcquired(options.waitMs, standingOf(err.problem)), options.operation);
+    if (err instanceof LockContendedError) throw failure(notAcquired(options.waitMs, lastStanding), options.operation);
+    throw failure(err, options.operation, source);
   } finally {
     progress.stop();
-    if (!acquired) {
-      const problem = await place.leave();
-      if (problem) options.out.write(`leasegate: ${problem}\n`);
-    }
-  }
-}
-
-async function attempt(options: AcquireWaitOptions, progress: WaitProgress, place: PlaceInLine): Promise<Omit<Acquired, "waitedMs"> | undefined> {
-  const { client, lock, cancel } = options;
-  const deadline = monotonicNow() + options.waitMs;
-  let heldAttempts = 0;
-  let transientAttempts = 0;
-  let transientSince: number | undefined;
-  let lastStanding: Standing | undefined;
-  let renewAtOnce = false;
-  let rounds = 0;
-
-  const body = { holder: options.holder, ttlSeconds: options.ttlSeconds };
-  for (;;) {
-    if (cancel.aborted) return undefined;
-    let delay: number;
-    const sentAt = monotonicNow();
-    // Whole seconds, rounded up: a wait ends at most a second after --wait, never before it.
-    const waitSeconds = options.waitMs > 0 ? Math.max(1, Math.min(rounds === 0 ? FIRST_ROUND_SECONDS : ROUND_SECONDS, Math.ceil((deadline - sentAt) / 1000))) : 0;
-    try {
-      const ticket = waitSeconds > 0 ? place.ticket : undefined;
-      const grant = await client.acquire(lock, { ...body, waitSeconds, ...(ticket && { ticket }) }, { idempotencyKey: options.idempotencyKey, signal: waitSeconds > 0 ? cancel : undefined });
-      if (waitSeconds === 0) return { grant, sentAt, renewAtOnce };
-      // A waiting request is answered the moment it is granted, up to waitSeconds after it was
-      // sent: the grant began just before the answer came, not when the request left. Counted
-      // from a little before the answer, and renewed at once so a measured time replaces that.
-      const answeredAt = monotonicNow();
-      return { grant, sentAt: Math.max(sentAt, answeredAt - Math.min(1000, (grant.ttlSeconds * 1000) / 3)), renewAtOnce: true };
-    } catch (err) {
-      if (cancel.aborted && waitSeconds > 0) {
-        place.cutOff();
-        return collectAfterCancel(options, body);
-      }
-      const now = monotonicNow();
-      if (err instanceof GatewayError && err.code === "lock_held") {
-        transientSince = undefined;
-        transientAttempts = 0;
-        rounds++;
-        lastStanding = standingOf(err.problem);
-        if (waitSeconds > 0) place.placed(err.problem.ticket);
-        if (now >= deadline) throw notAcquired(options.waitMs, lastStanding);
-        progress.refused(lastStanding);
-        // After a wait, Retry-After is 0: call again now, in the same place. A gateway that did
-        // not wait (its maxWaitSeconds is 0) says when the hold ends.
-        const retryAfter = err.retryAfterMs;
-        if (retryAfter === 0) {
-          // A wait lasts at least a second: an answer that came sooner did not wait, and calling
-          // again at once would turn waiting into a busy loop.
-          delay = now - sentAt >= 1000 ? 0 : jitterAbove(250);
-        } else {
-          delay = retryAfter !== undefined ? jitterAbove(retryAfter) : backoffMs(heldAttempts++, 1000, 30_000);
-        }
-      } else if (isTransient(err)) {
-        transientSince ??= now;
-        // No answer, or a 503 for a write whose outcome the gateway could not learn.
-        if (!(err instanceof GatewayError && err.code === "lock_contended")) renewAtOnce = true;
-        if (now >= deadline || now - transientSince >= TRANSIENT_BUDGET_MS) {
-          if (err instanceof GatewayError && err.code === "lock_contended") throw notAcquired(options.waitMs, lastStanding);
-          throw err;
-        }
-        progress.retrying(`${describeFailure(err, client.credentials.source)}, retrying`);
-        const retryAfter = err instanceof GatewayError ? err.retryAfterMs : undefined;
-        const backoff = backoffMs(transientAttempts++, 500, place.mayHold ? IN_LINE_RETRY_MAX_MS : 10_000);
-        delay = retryAfter !== undefined ? jitterAbove(retryAfter) : backoff;
-      } else {
-        throw err;
-      }
-      delay = Math.min(delay, Math.max(0, deadline - now));
-    }
-    await sleep(delay, cancel);
-  }
-}
-
-/** After a waiting attempt was cut off: the grant it may have made, if any (never waits). */
-async function collectAfterCancel(
-  options: AcquireWaitOptions,
-  body: { holder?: string; ttlSeconds: number },
-): Promise<Omit<Acquired, "waitedMs"> | undefined> {
-  const sentAt = monotonicNow();
-  try {
-    const grant = await options.client.acquire(options.lock, body, { idempotencyKey: options.idempotencyKey });
-    return { grant, sentAt, renewAtOnce: true };
-  } catch {
-    return undefined;
   }
 }
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { parseInvocation } from "../../src/cli/args.ts";
-import { displayJson, displayText } from "../../src/cli/display-text.ts";
+import { displayJson, displayText } from "../../src/client/display-text.ts";
 import { formatDuration, parseDuration, parseTtlSeconds } from "../../src/cli/duration.ts";
 import { CliError } from "../../src/cli/errors.ts";
 import { ExitCode } from "../../src/cli/exit-codes.ts";

@@ -35,7 +35,7 @@ afterAll(async () => {
 });
 
 describe("the npm package", () => {
-  it("installs from its tarball with no dependencies and carries only the compiled CLI", async () => {
+  it("installs from its tarball with no dependencies and carries only compiled code", async () => {
     const manifest = JSON.parse(readFileSync(join(project, "node_modules/leasegate/package.json"), "utf8")) as Record<string, unknown>;
     expect(manifest).toMatchObject({ name: "leasegate", engines: { node: ">=20" } });
     expect(manifest.dependencies).toBeUndefined();
@@ -43,6 +43,21 @@ describe("the npm package", () => {
     const files = (await run("tar", ["-tzf", tarball])).stdout.split("\n").filter(Boolean);
     expect(files.filter((file) => file.endsWith(".ts") && !file.endsWith(".d.ts"))).toEqual([]);
     expect(files).toContain("package/dist/cli/main.js");
+    expect(files).toContain("package/dist/client/index.js");
+  });
+
+  it("offers leasegate/client to code running on Node 20", async () => {
+    const script = join(project, "use-client.mjs");
+    writeFileSync(
+      script,
+      `import { LeasegateClient, staticToken, withLock } from "leasegate/client";
+const client = new LeasegateClient({ url: process.env.LEASEGATE_URL, credentials: staticToken(process.env.LEASEGATE_TOKEN) });
+const result = await withLock(client, "npm-client", async ({ fencingToken }) => "held " + fencingToken, { ttlSeconds: 10 });
+console.log(result);`,
+    );
+    const env = { PATH: process.env.PATH!, HOME: scratch, LEASEGATE_URL: ctx.gw.url, LEASEGATE_TOKEN: await ctx.jwt() };
+    const ran = await run(OLDEST_NODE, [script], { env, cwd: project });
+    expect(ran.stdout.trim()).toMatch(/^held \d+$/);
   });
 
   it("runs on Node 20 and talks to a real gateway", async () => {

@@ -6,7 +6,8 @@ import { UNPRINTABLE_CHARACTERS } from "../encoding/printable-text.ts";
  * could move the cursor, rewrite or fake lines, reorder what is displayed, or issue CI log
  * commands: a new line starting `::stop-commands::` in GitHub Actions stops the runner from
  * honouring the `::add-mask::` that hides the lock token. Everything the gateway sent goes
- * through `displayText` (or `displayJson`) before it is printed.
+ * through `displayText` (or `displayJson`) before it is printed by the CLI or put into the
+ * message of a client error, which ends up in logs.
  */
 
 /** What the gateway refuses in labels, plus the line and paragraph separators. */

@@ -1,5 +1,3 @@
-import { displayText } from "./display-text.ts";
-
 /** Milliseconds on a monotonic clock (immune to wall-clock jumps). */
 export const monotonicNow = (): number => performance.now();
 
@@ -29,10 +27,4 @@ export function backoffMs(attempt: number, baseMs: number, maxMs: number): numbe
 /** Delays a retry by up to 20 % (and 250 ms) more than asked, so waiters do not retry in step. */
 export function jitterAbove(ms: number): number {
   return ms + ms * 0.2 * Math.random() + 250 * Math.random();
-}
-
-/** `2026-11-24T16:03:11Z`: a wall-clock instant, to the second; anything else escaped for display. */
-export function formatInstant(iso: string | Date): string {
-  const date = iso instanceof Date ? iso : new Date(typeof iso === "string" ? iso : Number.NaN);
-  return Number.isNaN(date.getTime()) ? displayText(iso) : date.toISOString().replace(/\.\d{3}Z$/, "Z");
 }

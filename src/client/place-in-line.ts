@@ -1,8 +1,7 @@
-import { TICKET_PATTERN } from "../locks/queue-ticket.ts";
-import { type GatewayClient, GatewayError } from "./client.ts";
-import { describeFailure } from "./failures.ts";
+import { NotFoundError } from "./errors.ts";
+import type { LeasegateClient } from "./leasegate-client.ts";
 
-/** Leaving is a courtesy to those behind: it must not hold up an exit for long. */
+/** Leaving is a courtesy to those behind: it must not hold anything up for long. */
 const LEAVE_TIMEOUT_MS = 2000;
 
 /**
@@ -13,13 +12,13 @@ const LEAVE_TIMEOUT_MS = 2000;
  * then; `leave` gives the place up at once.
  */
 export class PlaceInLine {
-  readonly #client: GatewayClient;
+  readonly #client: LeasegateClient;
   readonly #lock: string;
   readonly #idempotencyKey: string;
   #ticket?: string;
   #mayHold = false;
 
-  constructor(client: GatewayClient, lock: string, idempotencyKey: string) {
+  constructor(client: LeasegateClient, lock: string, idempotencyKey: string) {
     this.#client = client;
     this.#lock = lock;
     this.#idempotencyKey = idempotencyKey;
@@ -36,13 +35,13 @@ export class PlaceInLine {
   }
 
   /**
-   * A waiting request was answered "not yet" (`lock_held`): the caller has a place. Keeps the
-   * ticket; only one of the shape the gateway issues is sent back (anything else would be refused
-   * as a bad request), and without one the Idempotency-Key still names the place.
+   * A waiting request was answered "not yet": the caller has a place. Keeps the ticket (only one
+   * of the shape the gateway issues comes this far); without one, the Idempotency-Key still
+   * names the place.
    */
-  placed(ticket: unknown): void {
+  placed(ticket: string | undefined): void {
     this.#mayHold = true;
-    if (typeof ticket === "string" && TICKET_PATTERN.test(ticket)) this.#ticket = ticket;
+    if (ticket !== undefined) this.#ticket = ticket;
   }
 
   /** A waiting request was cut off before its answer: the gateway may have given it a place. */
@@ -52,11 +51,11 @@ export class PlaceInLine {
 
   /**
    * Gives the place up, if the gateway may keep one, best effort and within LEAVE_TIMEOUT_MS: a
-   * gateway that cannot be reached leaves the place to lapse on its own. Returns what went wrong,
-   * if anything, as a line to report; never throws. A request that was refused outright (bad
-   * credentials, a redirect) or never reached the gateway took no place, and nothing is sent.
+   * gateway that cannot be reached leaves the place to lapse on its own. Resolves to what went
+   * wrong, if anything; never rejects. A request that was refused outright (bad credentials, a
+   * redirect) or never reached the gateway took no place, and nothing is sent.
    */
-  async leave(): Promise<string | undefined> {
+  async leave(): Promise<unknown> {
     if (!this.#mayHold) return undefined;
     try {
       await this.#client.leave(this.#lock, { ticket: this.#ticket, idempotencyKey: this.#idempotencyKey }, { timeoutMs: LEAVE_TIMEOUT_MS });
@@ -64,8 +63,8 @@ export class PlaceInLine {
       return undefined;
     } catch (err) {
       // A gateway without a queue has no such route, and then no place to give up either.
-      if (err instanceof GatewayError && err.status === 404 && err.code === "not_found") return undefined;
-      return `could not leave the line for ${this.#lock} (${describeFailure(err, this.#client.credentials.source)}); the place lapses on its own shortly`;
+      if (err instanceof NotFoundError && err.code === "not_found") return undefined;
+      return err;
     }
   }
 }

@@ -60,7 +60,7 @@ export async function createGateway(options: GatewayOptions): Promise<OpenAPIHon
     : undefined;
 
   // Signed webhooks on lock events; a sink that does nothing when none is configured.
-  const webhooks = webhookSink(config.webhooks, {
+  const webhooks = webhookSink(config.notifications, {
     namespace: config.namespace,
     secrets: options.env,
     log,

@@ -128,7 +128,7 @@ export const configSchema = z
     policy: z.array(policyRuleSchema).default([]),
     kubernetes: kubernetesSchema,
     /** Where lock events are sent as signed Standard Webhooks (docs/webhooks.md). */
-    webhooks: webhooksConfigSchema,
+    notifications: webhooksConfigSchema,
     /** Logs one JSON line per request when true. */
     accessLog: z.boolean().default(true),
     /**

@@ -1,11 +1,8 @@
 import { createHmac, randomUUID } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import { convertV4MiniflareOptions, Miniflare } from "miniflare";
+import type { Miniflare } from "miniflare";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type CliGateway, startCliGateway } from "../support/cli-gateway.ts";
-import { bundleFixtureWorker } from "./fixtures/bundle-worker.ts";
+import { type FixtureWorker, startFixtureWorker } from "../support/fixture-worker.ts";
 import { type DeployTarget, startDeployTarget } from "./fixtures/deploy-target.ts";
 
 /**
@@ -22,31 +19,23 @@ const ANSWERED_WITHIN_MS = 1000;
 let ctx: CliGateway;
 let target: DeployTarget;
 let worker: Miniflare;
-let outdir: string;
+let fixture: FixtureWorker;
 const logs: string[] = [];
 
 beforeAll(async () => {
   [ctx, target] = await Promise.all([startCliGateway("client-webhook"), startDeployTarget(WORK_MS)]);
-  outdir = mkdtempSync(join(tmpdir(), "leasegate-webhook-worker-"));
-  const scriptPath = await bundleFixtureWorker("webhook-handler", outdir);
-  worker = new Miniflare(
-    convertV4MiniflareOptions({
-      modules: true,
-      scriptPath,
-      modulesRoot: dirname(scriptPath),
-      compatibilityDate: "2026-11-01",
-      compatibilityFlags: [],
-      bindings: { LEASEGATE_URL: ctx.gw.url, LEASEGATE_TOKEN: await ctx.jwt("webhooks"), GITHUB_WEBHOOK_SECRET: SECRET, TARGET_URL: target.url },
-      handleStructuredLogs: ({ message }) => void logs.push(message),
-    }),
-  );
-  await worker.ready;
+  fixture = await startFixtureWorker("test/client/fixtures/webhook-handler.ts", {
+    config: "test/client/fixtures/wrangler.toml",
+    compatibilityFlags: [],
+    bindings: { LEASEGATE_URL: ctx.gw.url, LEASEGATE_TOKEN: await ctx.jwt("webhooks"), GITHUB_WEBHOOK_SECRET: SECRET, TARGET_URL: target.url },
+    onLog: (message) => void logs.push(message),
+  });
+  worker = fixture.worker;
 }, 180_000);
 
 afterAll(async () => {
-  await worker?.dispose();
+  await fixture?.dispose();
   await Promise.all([ctx?.close(), target?.close()]);
-  if (outdir) rmSync(outdir, { recursive: true, force: true });
 });
 
 /** Sends a delivery as GitHub does (signed with the webhook's secret); the answer and how long it took. */

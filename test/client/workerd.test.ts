@@ -1,11 +1,8 @@
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import { convertV4MiniflareOptions, Miniflare } from "miniflare";
+import type { Miniflare } from "miniflare";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LeasegateClient, staticToken, withLock } from "../../src/client/index.ts";
 import { type CliGateway, startCliGateway } from "../support/cli-gateway.ts";
-import { bundleFixtureWorker } from "./fixtures/bundle-worker.ts";
+import { type FixtureWorker, startFixtureWorker } from "../support/fixture-worker.ts";
 
 /**
  * The client inside workerd (Miniflare), the runtime of Cloudflare Workers: a Worker
@@ -14,31 +11,23 @@ import { bundleFixtureWorker } from "./fixtures/bundle-worker.ts";
  */
 let ctx: CliGateway;
 let worker: Miniflare;
-let outdir: string;
+let fixture: FixtureWorker;
 let bundle: string;
 
 beforeAll(async () => {
   ctx = await startCliGateway("client-workerd");
-  outdir = mkdtempSync(join(tmpdir(), "leasegate-client-worker-"));
-  const scriptPath = await bundleFixtureWorker("lock-worker", outdir);
-  bundle = readFileSync(scriptPath, "utf8");
-  worker = new Miniflare(
-    convertV4MiniflareOptions({
-      modules: true,
-      scriptPath,
-      modulesRoot: dirname(scriptPath),
-      compatibilityDate: "2026-11-01",
-      compatibilityFlags: [],
-      bindings: { GATEWAY_URL: ctx.gw.url, LEASEGATE_TOKEN: await ctx.jwt("worker") },
-    }),
-  );
-  await worker.ready;
+  fixture = await startFixtureWorker("test/client/fixtures/lock-worker.ts", {
+    config: "test/client/fixtures/wrangler.toml",
+    compatibilityFlags: [],
+    bindings: { GATEWAY_URL: ctx.gw.url, LEASEGATE_TOKEN: await ctx.jwt("worker") },
+  });
+  worker = fixture.worker;
+  bundle = fixture.bundle;
 }, 180_000);
 
 afterAll(async () => {
-  await worker?.dispose();
+  await fixture?.dispose();
   await ctx?.close();
-  if (outdir) rmSync(outdir, { recursive: true, force: true });
 });
 
 async function inWorker(path: string): Promise<{ status: number; body: Record<string, unknown> }> {

@@ -1,11 +1,7 @@
-import { execFile } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import { promisify } from "node:util";
 import { KubeConfig } from "@kubernetes/client-node";
-import { convertV4MiniflareOptions, Miniflare } from "miniflare";
+import type { Miniflare } from "miniflare";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type FixtureWorker, startFixtureWorker } from "../support/fixture-worker.ts";
 import { kubeconfigLeaseApi } from "../../src/kube/kubeconfig-lease-api.ts";
 import { KubeLeaseStore } from "../../src/kube/lease-store.ts";
 import { clusterInfo, newTestNamespace } from "../support/cluster.ts";
@@ -16,14 +12,13 @@ import { type RequestCountingProxy, startRequestCountingProxy } from "./request-
  * runtime a Worker gateway waits in. The Worker (fixtures/watch-worker.ts) reaches the apiserver
  * through a proxy that counts open requests, which shows the watch is closed when it ends.
  */
-const root = new URL("../..", import.meta.url).pathname;
 const PROMPTLY_MS = 5_000;
 
 let namespace: string;
 let store: KubeLeaseStore;
 let proxy: RequestCountingProxy;
 let worker: Miniflare;
-let outdir: string;
+let fixture: FixtureWorker;
 
 beforeAll(async () => {
   const cluster = clusterInfo();
@@ -33,31 +28,17 @@ beforeAll(async () => {
   store = new KubeLeaseStore(kubeconfigLeaseApi(kubeConfig, 5_000), namespace);
   proxy = await startRequestCountingProxy(cluster);
 
-  // Bundled as `wrangler deploy` bundles the gateway (same wrangler.toml flags).
-  outdir = mkdtempSync(join(tmpdir(), "leasegate-watch-worker-"));
-  await promisify(execFile)(join(root, "node_modules/.bin/wrangler"), ["deploy", "--dry-run", "--outdir", outdir, "test/kube/fixtures/watch-worker.ts"], {
-    cwd: root,
-    env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true" },
+  // Bundled as `wrangler deploy` bundles the gateway (same wrangler.toml).
+  fixture = await startFixtureWorker("test/kube/fixtures/watch-worker.ts", {
+    compatibilityFlags: ["nodejs_compat"],
+    bindings: { KUBE_SERVER: proxy.url, KUBE_TOKEN: kubeConfig.getCurrentUser()!.token!, NAMESPACE: namespace },
   });
-  const scriptPath = join(outdir, "watch-worker.js");
-  // The apiserver's CA reaches workerd through NODE_EXTRA_CA_CERTS, set by the test runner.
-  worker = new Miniflare(
-    convertV4MiniflareOptions({
-      modules: true,
-      scriptPath,
-      modulesRoot: dirname(scriptPath),
-      compatibilityDate: "2026-11-01",
-      compatibilityFlags: ["nodejs_compat"],
-      bindings: { KUBE_SERVER: proxy.url, KUBE_TOKEN: kubeConfig.getCurrentUser()!.token!, NAMESPACE: namespace },
-    }),
-  );
-  await worker.ready;
+  worker = fixture.worker;
 });
 
 afterAll(async () => {
-  await worker?.dispose();
+  await fixture?.dispose();
   await proxy?.close();
-  if (outdir) rmSync(outdir, { recursive: true, force: true });
 });
 
 /**

@@ -3,6 +3,7 @@ import { existsSync, mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { ensureDebianPackage } from "../support/debian-package.ts";
 
 /**
  * Two parsers of the Prometheus text format that share no code with the gateway: Prometheus'
@@ -15,21 +16,9 @@ const PROMTOOL = "/usr/bin/promtool";
 const PROMETHEUS_CLIENT = "prometheus-client==0.26.0";
 const venv = join(root, "node_modules/.cache/leasegate-prometheus-client-0.26.0");
 
-let installingPromtool: Promise<void> | undefined;
-
-/** Installs Debian's `prometheus` package (for promtool) when it is missing; one test process at a time. */
+/** Installs Debian's `prometheus` package (for promtool) when it is missing. */
 export function ensurePromtool(): Promise<void> {
-  if (existsSync(PROMTOOL)) return Promise.resolve();
-  installingPromtool ??= (async () => {
-    if (process.getuid?.() !== 0) throw new Error(`${PROMTOOL} is missing: install Debian's prometheus package (apt-get install prometheus)`);
-    const install = `test -x ${PROMTOOL} || { apt-get -qq update && apt-get -qq install -y prometheus; }`;
-    await exec("flock", [join(tmpdir(), "leasegate-prometheus-install.lock"), "sh", "-c", install], {
-      env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
-      maxBuffer: 64 * 1024 * 1024,
-    });
-    if (!existsSync(PROMTOOL)) throw new Error(`apt-get installed prometheus but ${PROMTOOL} is still missing`);
-  })();
-  return installingPromtool;
+  return ensureDebianPackage(PROMTOOL, "prometheus");
 }
 
 /** `promtool check metrics` on the exposition: exit code and whatever it complained about. */

@@ -1,34 +1,12 @@
-import { execFile } from "node:child_process";
-import { existsSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { promisify } from "node:util";
 import { type Browser, chromium, type ConsoleMessage, type Page } from "playwright-core";
-
-const exec = promisify(execFile);
+import { ensureDebianPackage } from "./debian-package.ts";
 
 /** Debian's Chromium: playwright-core drives it; the project downloads no browser of its own. */
 export const CHROMIUM = "/usr/bin/chromium";
 
-let installing: Promise<void> | undefined;
-
-/**
- * Installs Debian's `chromium` when it is missing (CI machines are root and reach Debian's
- * archive). Test files run in parallel processes: a file lock lets one of them install while the
- * others wait, and each looks again once it holds the lock.
- */
+/** Installs Debian's `chromium` when it is missing. */
 export function ensureChromium(): Promise<void> {
-  if (existsSync(CHROMIUM)) return Promise.resolve();
-  installing ??= (async () => {
-    if (process.getuid?.() !== 0) throw new Error(`${CHROMIUM} is missing: install Debian's chromium package (apt-get install chromium)`);
-    const install = `test -x ${CHROMIUM} || { apt-get -qq update && apt-get -qq install -y chromium; }`;
-    await exec("flock", [join(tmpdir(), "leasegate-chromium-install.lock"), "sh", "-c", install], {
-      env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
-      maxBuffer: 64 * 1024 * 1024,
-    });
-    if (!existsSync(CHROMIUM)) throw new Error(`apt-get installed chromium but ${CHROMIUM} is still missing`);
-  })();
-  return installing;
+  return ensureDebianPackage(CHROMIUM, "chromium");
 }
 
 /** Headless Chromium, installed first if needed. */

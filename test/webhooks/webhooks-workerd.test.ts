@@ -1,11 +1,7 @@
-import { execFile } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import { promisify } from "node:util";
 import { SignJWT } from "jose";
-import { convertV4MiniflareOptions, Miniflare } from "miniflare";
+import type { Miniflare } from "miniflare";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type FixtureWorker, startFixtureWorker } from "../support/fixture-worker.ts";
 import { clusterInfo, newTestNamespace } from "../support/cluster.ts";
 import { gatewayBearerToken } from "../support/gateway.ts";
 import { newWebhookSecret, startWebhookReceiver, type WebhookReceiver } from "./support/webhook-receiver.ts";
@@ -15,13 +11,12 @@ import { newWebhookSecret, startWebhookReceiver, type WebhookReceiver } from "./
  * then has only waitUntil to finish its work, so a delivery that needs a retry after the
  * response shows that the sink's work is really handed to waitUntil.
  */
-const root = new URL("../..", import.meta.url).pathname;
 const ISSUER = "https://issuer.webhooks.test";
 const ISSUER_SECRET = "a-shared-secret-of-more-than-32-characters";
 
 let worker: Miniflare;
 let receiver: WebhookReceiver;
-let outdir: string;
+let fixture: FixtureWorker;
 const logs: string[] = [];
 
 beforeAll(async () => {
@@ -35,42 +30,26 @@ beforeAll(async () => {
   });
   const namespace = await newTestNamespace("webhooks-workerd");
 
-  // Bundled as `wrangler deploy` bundles the gateway (same wrangler.toml flags).
-  outdir = mkdtempSync(join(tmpdir(), "leasegate-webhook-worker-"));
-  await promisify(execFile)(join(root, "node_modules/.bin/wrangler"), ["deploy", "--dry-run", "--outdir", outdir, "test/webhooks/fixtures/webhook-worker.ts"], {
-    cwd: root,
-    env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true" },
+  // Bundled as `wrangler deploy` bundles the gateway (same wrangler.toml).
+  fixture = await startFixtureWorker("test/webhooks/fixtures/webhook-worker.ts", {
+    compatibilityFlags: ["nodejs_compat", "enable_request_signal"],
+    bindings: {
+      KUBE_SERVER: clusterInfo().server,
+      KUBE_TOKEN: gatewayBearerToken(),
+      NAMESPACE: namespace,
+      ISSUER,
+      ISSUER_SECRET,
+      WEBHOOK_URL: receiver.url,
+      WEBHOOK_SECRET: secret,
+    },
+    onLog: (message) => void logs.push(message),
   });
-  const scriptPath = join(outdir, "webhook-worker.js");
-  // The apiserver's CA reaches workerd through NODE_EXTRA_CA_CERTS, set by the test runner.
-  worker = new Miniflare(
-    convertV4MiniflareOptions({
-      modules: true,
-      scriptPath,
-      modulesRoot: dirname(scriptPath),
-      compatibilityDate: "2026-11-01",
-      compatibilityFlags: ["nodejs_compat", "enable_request_signal"],
-      bindings: {
-        KUBE_SERVER: clusterInfo().server,
-        KUBE_TOKEN: gatewayBearerToken(),
-        NAMESPACE: namespace,
-        ISSUER,
-        ISSUER_SECRET,
-        WEBHOOK_URL: receiver.url,
-        WEBHOOK_SECRET: secret,
-      },
-      handleStructuredLogs: ({ message }) => {
-        logs.push(message);
-      },
-    }),
-  );
-  await worker.ready;
+  worker = fixture.worker;
 });
 
 afterAll(async () => {
-  await worker?.dispose();
+  await fixture?.dispose();
   await receiver?.close();
-  if (outdir) rmSync(outdir, { recursive: true, force: true });
 });
 
 async function acquire(lock: string, headers: Record<string, string> = {}): Promise<{ status: number; answeredAt: number }> {

@@ -3,16 +3,16 @@
  * verified-token cache, for RS256, ES256 and HS256 tokens, and of the lock-token operations each
  * lock request performs. Run it on its own, on an otherwise idle machine:
  *
- *   node_modules/.bin/node test/auth/authenticate-cost.ts [calls]
+ *   node_modules/.bin/node bench/authenticate-cost.ts [calls]
  *
  * CPU time is this process's (process.cpuUsage), which includes the threads WebCrypto runs its
  * jobs on; wall time is the mean per sequential call.
  */
 import { createHash } from "node:crypto";
 import { exportJWK, generateKeyPair, SignJWT } from "jose";
-import { JwtAuthenticator } from "../../src/auth/jwt-authenticator.ts";
-import { issuerSchema } from "../../src/config/schema.ts";
-import { randomSecret, TokenKeys, verifierOf } from "../../src/locks/lock-token.ts";
+import { JwtAuthenticator } from "../src/auth/jwt-authenticator.ts";
+import { issuerSchema } from "../src/config/schema.ts";
+import { randomSecret, TokenKeys, verifierOf } from "../src/locks/lock-token.ts";
 
 const CALLS = Number(process.argv[2] ?? 5000);
 const WARMUP = 300;

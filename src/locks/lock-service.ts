@@ -446,9 +446,10 @@ export class LockService {
 
   /** The moment the first live hold ends by itself (Infinity for a free lock: only a change matters then). */
   #holdEnd(record: LockRecord): number {
-    const ends = this.#holders(record, this.#clock.now()).holds.map((hold) => holdExpiresAt(hold).getTime() + this.#skewMs);
-    const end = expiresAt(record);
-    if (record.holderIdentity && end && !isSemaphoreCover(record)) ends.push(end.getTime() + this.#skewMs);
+    const held = this.#holders(record, this.#clock.now());
+    const ends = held.holds.map((hold) => holdExpiresAt(hold).getTime() + this.#skewMs);
+    // Another Lease client's live hold is no grant, so not among the holds.
+    if (held.leaseHolderLive && !record.grant) ends.push(expiresAt(record)!.getTime() + this.#skewMs);
     return Math.min(Number.POSITIVE_INFINITY, ...ends);
   }
 

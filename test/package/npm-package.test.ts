@@ -60,6 +60,31 @@ console.log(result);`,
     expect(ran.stdout.trim()).toMatch(/^held \d+$/);
   });
 
+  it("types leasegate/client for its users in full, with nothing of the gateway's own modules", async () => {
+    const files = (await run("tar", ["-tzf", tarball])).stdout.split("\n").filter(Boolean);
+    expect(files.filter((file) => file.startsWith("package/dist/http/"))).toEqual([]);
+    const declarations = files.filter((file) => file.endsWith(".d.ts")).map((file) => file.replace(/^package\//, ""));
+    for (const declaration of declarations) {
+      const text = readFileSync(join(project, "node_modules/leasegate", declaration), "utf8");
+      expect(text, declaration).not.toMatch(/from ["'](zod|hono|@hono\/[^"']*|[^"']*\/http\/[^"']*)["']/);
+    }
+    // A mistake a user makes must be a type error, which it is not if the answers are typed `any`.
+    writeFileSync(
+      join(project, "consumer.ts"),
+      `import { LeasegateClient, staticToken } from "leasegate/client";
+import type { Grant } from "leasegate/client";
+const client = new LeasegateClient({ url: "http://127.0.0.1:1", credentials: staticToken("token") });
+const grant = await client.acquire("deploy-prod", { ttlSeconds: 30 });
+export const kept: Grant = grant;
+export const wrong: number = grant.fencingToken;
+`,
+    );
+    const tsc = join(root, "node_modules/typescript/bin/tsc");
+    const args = [tsc, "--noEmit", "--strict", "--module", "nodenext", "--moduleResolution", "nodenext", "--target", "es2022", "consumer.ts"];
+    const checked = await run(process.execPath, args, { cwd: project }).catch((err: { stdout: string }) => err);
+    expect(checked.stdout.trim()).toBe("consumer.ts(6,14): error TS2322: Type 'string' is not assignable to type 'number'.");
+  });
+
   it("runs on Node 20 and talks to a real gateway", async () => {
     expect((await run(OLDEST_NODE, ["--version"])).stdout).toMatch(/^v20\./);
     const cli = join(project, "node_modules/.bin/leasegate");

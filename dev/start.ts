@@ -26,7 +26,7 @@ async function main(): Promise<void> {
     // Only development settings: nothing from the environment reaches the gateway.
     const env = { LEASEGATE_CONFIG: dev.configText, LEASEGATE_TOKEN_KEYS: dev.tokenKeys };
     const loaded = loadConfig(env);
-    const api = leaseApiFromConfig(loaded, env);
+    const api = await leaseApiFromConfig(loaded, env);
     const app = await createGateway({ loaded, store: new KubeLeaseStore(api, loaded.config.namespace), env, log, cluster: clusterAccessOf(api) });
     log({ level: "info", msg: "local cluster ready", kubectl: `kubectl --kubeconfig ${cluster.adminKubeconfig} get leases -A` });
     const url = await serve({ fetch: app.fetch, address, log, onShutdown: () => cluster.stop() });

@@ -25,7 +25,7 @@ async function main(): Promise<void> {
   const loaded = loadConfig(env, configSource(env));
   const address = listenAddress(env);
   const exposure = metricsExposure(env);
-  const api = leaseApiFromConfig(loaded, env);
+  const api = await leaseApiFromConfig(loaded, env);
   const metrics = new PrometheusMetrics({ lockStateMaxAgeMs: loaded.config.metrics.lockStateMaxAgeSeconds * 1000 });
   registerNodeProcessMetrics(metrics.registry);
   const expose = () => metrics.expose();

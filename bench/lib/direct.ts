@@ -24,11 +24,21 @@ import { randomSecret, verifierOf } from "../../src/locks/lock-token.ts";
 
 export type Outcome = "ok" | "held" | "conflict" | "lost";
 
+/**
+ * The calls of client-node's CoordinationV1Api the direct loop makes. Its times are sent as the
+ * microsecond strings client-go writes (client-node's own Date handling would send milliseconds).
+ */
+export interface ClientNodeLeases {
+  readNamespacedLease(param: { name: string; namespace: string }): Promise<LeaseObject>;
+  createNamespacedLease(param: { namespace: string; body: LeaseObject }): Promise<LeaseObject>;
+  replaceNamespacedLease(param: { name: string; namespace: string; body: LeaseObject }): Promise<LeaseObject>;
+}
+
 /** client-node's CoordinationV1Api from a kubeconfig file, as a direct caller would build it. */
-export function clientNodeLeaseApi(kubeconfigFile: string): LeaseApi {
+export function clientNodeLeaseApi(kubeconfigFile: string): ClientNodeLeases {
   const kc = new KubeConfig();
   kc.loadFromFile(kubeconfigFile);
-  return kc.makeApiClient(CoordinationV1Api) as unknown as LeaseApi;
+  return kc.makeApiClient(CoordinationV1Api) as unknown as ClientNodeLeases;
 }
 
 /**
@@ -37,7 +47,7 @@ export function clientNodeLeaseApi(kubeconfigFile: string): LeaseApi {
  * alive (the server's CA must be trusted process-wide, e.g. NODE_EXTRA_CA_CERTS). Also used for
  * the plain-HTTP counting proxy.
  */
-export function clientNodeLeaseApiFor(server: string, token: string): LeaseApi {
+export function clientNodeLeaseApiFor(server: string, token: string): ClientNodeLeases {
   const kc = new KubeConfig();
   kc.loadFromOptions({
     clusters: [{ name: "bench", server, skipTLSVerify: server.startsWith("http:") }],
@@ -45,7 +55,7 @@ export function clientNodeLeaseApiFor(server: string, token: string): LeaseApi {
     contexts: [{ name: "bench", cluster: "bench", user: "bench" }],
     currentContext: "bench",
   });
-  return kc.makeApiClient(CoordinationV1Api) as unknown as LeaseApi;
+  return kc.makeApiClient(CoordinationV1Api) as unknown as ClientNodeLeases;
 }
 
 /** The gateway's Node default transport: client-node configured from a kubeconfig file. */
@@ -68,11 +78,11 @@ function statusOf(err: unknown): number | undefined {
 const time = (value: string | Date | undefined): number => (value === undefined ? Number.NaN : new Date(value).getTime());
 
 export class ClientGoLocker {
-  readonly api: LeaseApi;
+  readonly api: ClientNodeLeases;
   readonly namespace: string;
   readonly identity: string;
 
-  constructor(api: LeaseApi, namespace: string, identity: string) {
+  constructor(api: ClientNodeLeases, namespace: string, identity: string) {
     this.api = api;
     this.namespace = namespace;
     this.identity = identity;

@@ -1,4 +1,4 @@
-import { type HttpLibrary, type RequestContext, wrapHttpLibrary } from "@kubernetes/client-node/dist/gen/http/http.js";
+import type { ApiserverTransport } from "./apiserver-transport.ts";
 
 /** What the apiserver was asked: the resource, or `readyz` for its readiness endpoint. */
 export type ApiserverResource = "leases" | "events" | "readyz" | "other";
@@ -11,31 +11,29 @@ export type ApiserverVerb = "get" | "list" | "watch" | "create" | "update" | "pa
 export type ApiserverRequestObserver = (resource: ApiserverResource, verb: ApiserverVerb, code: number, seconds: number) => void;
 
 /**
- * The transport under every generated call, watch, `/readyz` check and Event request, measured:
- * the one place that sees each request the apiserver really gets, retries included.
+ * The transport under every Lease call, watch, `/readyz` check and Event request, measured: the
+ * one place that sees each request the apiserver really gets, retries included.
  */
-export function observedHttpLibrary(inner: HttpLibrary, observer: () => ApiserverRequestObserver | undefined): HttpLibrary {
-  return wrapHttpLibrary({
-    async send(request: RequestContext) {
-      const started = performance.now();
-      let code = 0;
-      try {
-        const response = await inner.send(request).toPromise();
-        code = response.httpStatusCode;
-        return response;
-      } finally {
-        const observe = observer();
-        if (observe) {
-          const { resource, verb } = describeRequest(request.getHttpMethod(), request.getUrl());
-          try {
-            observe(resource, verb, code, (performance.now() - started) / 1000);
-          } catch {
-            // Counting never fails a request.
-          }
+export function observedTransport(inner: ApiserverTransport, observer: () => ApiserverRequestObserver | undefined): ApiserverTransport {
+  return async (path, init) => {
+    const started = performance.now();
+    let code = 0;
+    try {
+      const response = await inner(path, init);
+      code = response.status;
+      return response;
+    } finally {
+      const observe = observer();
+      if (observe) {
+        const { resource, verb } = describeRequest(init.method, path);
+        try {
+          observe(resource, verb, code, (performance.now() - started) / 1000);
+        } catch {
+          // Counting never fails a request.
         }
       }
-    },
-  });
+    }
+  };
 }
 
 /** The Kubernetes verb and resource of a request, from its method and URL. */

@@ -1,10 +1,12 @@
-import type { Configuration } from "@kubernetes/client-node/dist/gen/configuration.js";
-import type { HttpLibrary } from "@kubernetes/client-node/dist/gen/http/http.js";
-import { type ApiserverRequestObserver, observedHttpLibrary } from "./apiserver-request-observer.ts";
-import { configurationEventApi } from "./events/configuration-event-api.ts";
+import { apiserverReadiness } from "./apiserver-readiness.ts";
+import { type ApiserverRequestObserver, observedTransport } from "./apiserver-request-observer.ts";
+import type { ApiserverTransport } from "./apiserver-transport.ts";
 import type { KubeEventApi } from "./events/event-api.ts";
 import { LeaseUids } from "./events/lease-uids.ts";
+import { restEventApi } from "./events/rest-event-api.ts";
 import type { LeaseApi } from "./lease-api.ts";
+import { leaseRestApi } from "./lease-rest-api.ts";
+import { triageRefusals } from "./refusal-triage.ts";
 
 /** What else the gateway reaches through a LeaseApi's connection: Events, and a view of every request. */
 export interface ClusterAccess {
@@ -17,15 +19,16 @@ export interface ClusterAccess {
 const accessOf = new WeakMap<LeaseApi, ClusterAccess>();
 
 /**
- * Gives a LeaseApi built on `configuration` its ClusterAccess, found again with clusterAccessOf.
- * Lease answers are read in passing for the UIDs Events refer to. The configuration's transport
- * is replaced by a measured one, in place, so that the generated API, the watch and the readiness
- * check built on it before this call are measured too: each of them reads `httpApi` per request.
+ * Everything the gateway asks Kubernetes, over one transport: the Lease calls (403s triaged
+ * against the apiserver's `/readyz`), with their ClusterAccess (found again with clusterAccessOf).
+ * Lease answers are read in passing for the UIDs Events refer to. Every request, whoever sends
+ * it, is measured once an observer is set.
  */
-export function withClusterAccess(configuration: Configuration, leases: LeaseApi): LeaseApi {
-  const uids = new LeaseUids();
+export function clusterLeaseApi(transport: ApiserverTransport, timeoutMs: number): LeaseApi {
   let observer: ApiserverRequestObserver | undefined;
-  (configuration as { httpApi: HttpLibrary }).httpApi = observedHttpLibrary(configuration.httpApi, () => observer);
+  const observed = observedTransport(transport, () => observer);
+  const leases = triageRefusals(leaseRestApi(observed, timeoutMs), apiserverReadiness(observed, timeoutMs));
+  const uids = new LeaseUids();
   const noted = async <T>(answer: Promise<T>): Promise<T> => {
     const lease = await answer;
     uids.remember(lease);
@@ -34,7 +37,6 @@ export function withClusterAccess(configuration: Configuration, leases: LeaseApi
   const api: LeaseApi = {
     readNamespacedLease: (param) => noted(leases.readNamespacedLease(param)),
     createNamespacedLease: (param) => noted(leases.createNamespacedLease(param)),
-    replaceNamespacedLease: (param) => noted(leases.replaceNamespacedLease(param)),
     patchNamespacedLease: (param) => noted(leases.patchNamespacedLease(param)),
     deleteNamespacedLease: async (param) => {
       const answer = await leases.deleteNamespacedLease(param);
@@ -49,7 +51,7 @@ export function withClusterAccess(configuration: Configuration, leases: LeaseApi
     watchLease: (param) => leases.watchLease(param),
   };
   accessOf.set(api, {
-    events: configurationEventApi(configuration, uids),
+    events: restEventApi(observed, timeoutMs, uids),
     observeRequests: (next) => {
       observer = next;
     },

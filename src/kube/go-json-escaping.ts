@@ -10,7 +10,3 @@ export function escapeLikeGo(json: string): string {
   return json.replace(/[<>&\u2028\u2029]/g, (character) => `\\u${character.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }
 
-/** A request body with that escaping, when it is JSON text; any other body as it is. */
-export function withGoEscaping<T>(body: T): T | string {
-  return typeof body === "string" ? escapeLikeGo(body) : body;
-}

@@ -1,7 +1,7 @@
 import { StoreError } from "../locks/lock-store.ts";
 
 /**
- * The only place that reads apiserver errors. ApiException carries the response body as raw
+ * The only place that reads apiserver errors. ApiserverError carries the response body as raw
  * text; the Kubernetes Status inside it tells AlreadyExists (a create lost the race) from
  * Conflict (a stale resourceVersion), which share the 409 status code.
  */

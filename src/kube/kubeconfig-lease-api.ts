@@ -1,41 +1,41 @@
-import { CoordinationV1Api, createConfiguration, type KubeConfig, ServerConfiguration } from "@kubernetes/client-node";
-import type { Dispatcher } from "undici";
-import { apiserverReadiness } from "./apiserver-readiness.ts";
-import { withClusterAccess } from "./cluster-access.ts";
-import { withGoEscaping } from "./go-json-escaping.ts";
+import { HttpMethod, type KubeConfig, RequestContext } from "@kubernetes/client-node";
+import { type Dispatcher, fetch } from "undici";
+import type { ApiserverTransport } from "./apiserver-transport.ts";
+import { clusterLeaseApi } from "./cluster-access.ts";
 import type { LeaseApi } from "./lease-api.ts";
-import { leaseWatch } from "./lease-watch.ts";
-import { triageRefusals } from "./refusal-triage.ts";
 
 /**
- * Node only: client-node's own fetch transport with everything a kubeconfig can say — client
+ * Node only: the Lease API with everything a kubeconfig can say, applied by client-node — client
  * certificates, a private CA, exec credential plugins, in-cluster service-account tokens.
- * Credentials in headers (tokens, exec plugins) are re-applied on every request; TLS material is
- * read once, so a rotated client certificate takes effect on restart.
  */
 export function kubeconfigLeaseApi(kubeConfig: KubeConfig, timeoutMs: number): LeaseApi {
+  return clusterLeaseApi(kubeconfigTransport(kubeConfig), timeoutMs);
+}
+
+/**
+ * Credentials in headers (tokens, exec plugins, a rotated service-account token) are applied by
+ * client-node on every request. TLS material is read once: client-node builds a fresh TLS
+ * dispatcher each time, a new connection and handshake per request, so the first one is kept
+ * (same cluster, same options) and connections are reused; a rotated client certificate takes
+ * effect on restart.
+ */
+export function kubeconfigTransport(kubeConfig: KubeConfig): ApiserverTransport {
   const cluster = kubeConfig.getCurrentCluster();
   if (!cluster) throw new Error("the kubeconfig has no current cluster");
+  const server = cluster.server.replace(/\/+$/, "");
   let shared: Dispatcher | undefined;
-  const configuration = createConfiguration({
-    baseServer: new ServerConfiguration(cluster.server.replace(/\/+$/, ""), {}),
-    authMethods: { default: kubeConfig },
-    promiseMiddleware: [
-      {
-        pre: async (context) => {
-          context.setSignal(AbortSignal.timeout(timeoutMs));
-          context.setBody(withGoEscaping(context.getBody()));
-          // client-node builds a fresh TLS dispatcher for every request of a kubeconfig with a CA or
-          // client certificate: a new connection and handshake each time. Keep the first one
-          // (same cluster, same options) so connections are reused.
-          const dispatcher = context.getDispatcher();
-          if (dispatcher) context.setDispatcher((shared ??= dispatcher));
-          return context;
-        },
-        post: async (response) => response,
-      },
-    ],
-  });
-  const api = Object.assign(new CoordinationV1Api(configuration), { watchLease: leaseWatch(configuration, timeoutMs) });
-  return withClusterAccess(configuration, triageRefusals(api as unknown as LeaseApi, apiserverReadiness(configuration)));
+  return async (path, init) => {
+    const url = `${server}${path}`;
+    const context = new RequestContext(url, HttpMethod.GET);
+    await kubeConfig.applySecurityAuthentication(context);
+    shared ??= context.getDispatcher();
+    const response = await fetch(url, {
+      method: init.method,
+      headers: { ...init.headers, ...context.getHeaders() },
+      body: init.body,
+      signal: init.signal,
+      dispatcher: shared,
+    });
+    return response as unknown as Response;
+  };
 }

@@ -1,15 +1,13 @@
 import type { LeaseObject } from "./lease-codec.ts";
 
 /**
- * The slice of client-node's generated CoordinationV1Api (object-parameter flavour) the store
- * uses, plus a watch of one Lease. Typed structurally so the Worker can build the API from deep
- * imports without pulling in the Node-only parts of the package.
+ * The Lease calls the store makes (named as in Kubernetes' client libraries), plus a watch of one
+ * Lease. Bodies and answers are the apiserver's own JSON.
  */
 export interface LeaseApi {
   readNamespacedLease(param: { name: string; namespace: string }): Promise<LeaseObject>;
   createNamespacedLease(param: { namespace: string; body: LeaseObject }): Promise<LeaseObject>;
-  replaceNamespacedLease(param: { name: string; namespace: string; body: LeaseObject }): Promise<LeaseObject>;
-  /** client-node sends `application/json-patch+json`, the first media type the operation declares. */
+  /** A JSON Patch (`application/json-patch+json`). */
   patchNamespacedLease(param: { name: string; namespace: string; body: unknown }): Promise<LeaseObject>;
   /** With `preconditions.resourceVersion`, deletes only an unchanged Lease (409 otherwise). */
   deleteNamespacedLease(param: { name: string; namespace: string; body?: { preconditions?: { resourceVersion?: string } } }): Promise<unknown>;
@@ -17,8 +15,8 @@ export interface LeaseApi {
     namespace: string;
     labelSelector?: string;
     limit?: number;
-    _continue?: string;
-  }): Promise<{ items: LeaseObject[]; metadata?: { _continue?: string; resourceVersion?: string } }>;
+    continueToken?: string;
+  }): Promise<{ items: LeaseObject[]; metadata?: { continue?: string; resourceVersion?: string } }>;
   /**
    * One watch request on one Lease, from `resourceVersion` on, until the first sign that it may
    * have changed (see LeaseWatchEnd). Rejects, like the other calls, only when the apiserver could

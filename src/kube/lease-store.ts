@@ -63,11 +63,11 @@ export class KubeLeaseStore implements LockStore {
         // Queue tickets are Leases of leasegate too, but not locks.
         labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE},!${QUEUE_FOR_LABEL}`,
         limit: options.limit,
-        _continue: options.continueToken,
+        continueToken: options.continueToken,
       });
       return {
         items: page.items.map((lease) => ({ name: lease.metadata?.name ?? "", ...this.#versioned(lease) })),
-        continueToken: page.metadata?._continue || undefined,
+        continueToken: page.metadata?.continue || undefined,
       };
     } catch (err) {
       throw this.#failure(err, "list");

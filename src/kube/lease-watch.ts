@@ -1,7 +1,6 @@
-import { ApiException } from "@kubernetes/client-node/dist/gen/apis/exception.js";
-import type { Configuration } from "@kubernetes/client-node/dist/gen/configuration.js";
+import { ApiserverError } from "./apiserver-error.ts";
+import type { ApiserverTransport } from "./apiserver-transport.ts";
 import { isExpiredRevision } from "./kube-errors.ts";
-import { prepareRequest } from "./raw-request.ts";
 import type { LeaseWatchEnd, LeaseWatchParam } from "./lease-api.ts";
 
 /**
@@ -14,16 +13,14 @@ export const WATCH_TIMEOUT_SECONDS = 60;
 const MAX_EVENT_CHARS = 1024 * 1024;
 
 /**
- * The watch of one Lease, sent through a client-node configuration exactly as the generated Lease
- * requests are: the same server, credentials (bearer token, client certificate, exec plugin),
- * middleware (shared TLS connections) and HTTP library, so it works on every transport that builds
- * such a configuration — Node's undici or a Worker's `fetch`. Only Web APIs read the stream.
+ * The watch of one Lease, sent through the transport the Lease calls use: the same server,
+ * credentials and connections, on Node and in a Worker alike. Only Web APIs read the stream.
  *
  * `timeoutMs` bounds the wait for the answer's headers; the stream itself is bounded by the
  * apiserver's `timeoutSeconds` (plus that much again, for an apiserver that does not keep it).
  */
-export function leaseWatch(configuration: Configuration, timeoutMs: number): (param: LeaseWatchParam) => Promise<LeaseWatchEnd> {
-  const watchFrom = watchOnce(configuration, timeoutMs);
+export function leaseWatch(transport: ApiserverTransport, timeoutMs: number): (param: LeaseWatchParam) => Promise<LeaseWatchEnd> {
+  const watchFrom = watchOnce(transport, timeoutMs);
   return async (param) => {
     const end = await watchFrom(param, param.resourceVersion);
     if (end !== "expired") return end;
@@ -34,7 +31,7 @@ export function leaseWatch(configuration: Configuration, timeoutMs: number): (pa
   };
 }
 
-function watchOnce(configuration: Configuration, timeoutMs: number) {
+function watchOnce(transport: ApiserverTransport, timeoutMs: number) {
   return async ({ namespace, name, resourceVersion: unchangedAt, signal }: LeaseWatchParam, resourceVersion: string | undefined): Promise<LeaseWatchEnd> => {
     if (signal.aborted) return "aborted";
     const query = new URLSearchParams({
@@ -44,34 +41,29 @@ function watchOnce(configuration: Configuration, timeoutMs: number) {
       timeoutSeconds: String(WATCH_TIMEOUT_SECONDS),
     });
     if (resourceVersion !== undefined) query.set("resourceVersion", resourceVersion);
-    const request = await prepareRequest(configuration, `/apis/coordination.k8s.io/v1/namespaces/${encodeURIComponent(namespace)}/leases?${query}`);
-    request.setHeaderParam("Accept", "application/json");
+    const path = `/apis/coordination.k8s.io/v1/namespaces/${encodeURIComponent(namespace)}/leases?${query}`;
 
-    // Replaces the per-request timeout a middleware may have set: it would cut the stream short.
     const deadline = new AbortController();
-    request.setSignal(AbortSignal.any([signal, deadline.signal]));
     const expire = (after: number) => setTimeout(() => deadline.abort(new DOMException("the watch timed out", "TimeoutError")), after);
     let timer = expire(timeoutMs);
     try {
-      let response;
+      let response: Response;
       try {
-        response = await configuration.httpApi.send(request).toPromise();
-        for (const middleware of configuration.middleware) response = await middleware.post(response).toPromise();
+        response = await transport(path, { method: "GET", headers: { accept: "application/json" }, signal: AbortSignal.any([signal, deadline.signal]) });
       } catch (err) {
         if (signal.aborted) return "aborted";
         throw err;
       }
       clearTimeout(timer);
       timer = expire(2 * WATCH_TIMEOUT_SECONDS * 1000);
-      if (response.httpStatusCode !== 200) {
-        const body = await response.body.text().catch(() => "");
+      if (response.status !== 200) {
+        const body = await response.text().catch(() => "");
         if (signal.aborted) return "aborted";
-        const refusal = new ApiException(response.httpStatusCode, "the watch was not started", body, response.headers);
+        const refusal = new ApiserverError(response.status, body, "a watch of leases");
         if (isExpiredRevision(refusal)) return "expired";
         throw refusal;
       }
-      const stream = response.body.stream();
-      return stream ? await firstChange(stream, signal, unchangedAt) : "ended";
+      return response.body ? await firstChange(response.body, signal, unchangedAt) : "ended";
     } finally {
       clearTimeout(timer);
       // Closes the connection if anything is still open, whichever way the watch ended.

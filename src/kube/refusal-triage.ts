@@ -107,7 +107,6 @@ export function triageRefusals(api: LeaseApi, readiness: ReadinessCheck, options
   return {
     readNamespacedLease: (param) => send("get", param.namespace, () => api.readNamespacedLease(param)),
     createNamespacedLease: (param) => send("create", param.namespace, () => api.createNamespacedLease(param)),
-    replaceNamespacedLease: (param) => send("update", param.namespace, () => api.replaceNamespacedLease(param)),
     patchNamespacedLease: (param) => send("patch", param.namespace, () => api.patchNamespacedLease(param)),
     deleteNamespacedLease: (param) => send("delete", param.namespace, () => api.deleteNamespacedLease(param)),
     listNamespacedLease: (param) => send("list", param.namespace, () => api.listNamespacedLease(param)),

@@ -59,10 +59,11 @@ function scriptedWatches(answer?: (url: URL) => Response | Promise<Response> | "
     arrived();
     return new Response(body, { status: 200, headers: { "content-type": "application/json" } });
   };
+  /** The first request not handed out yet (it may already have arrived). */
+  let handedOut = 0;
   const nextRequest = async (): Promise<WatchRequest> => {
-    const seen = requests.length;
-    while (requests.length === seen) await new Promise<void>((resolve) => (arrived = resolve));
-    return requests.at(-1)!;
+    while (requests.length <= handedOut) await new Promise<void>((resolve) => (arrived = resolve));
+    return requests[handedOut++]!;
   };
   return { fetch, requests, nextRequest };
 }

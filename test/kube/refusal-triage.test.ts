@@ -1,5 +1,5 @@
-import { ApiException } from "@kubernetes/client-node";
 import { describe, expect, it } from "vitest";
+import { ApiserverError } from "../../src/kube/apiserver-error.ts";
 import { fetchLeaseApi } from "../../src/kube/fetch-lease-api.ts";
 import { toStoreError, type Verb } from "../../src/kube/kube-errors.ts";
 import type { LeaseApi } from "../../src/kube/lease-api.ts";
@@ -16,23 +16,22 @@ const NAMESPACE = "locks";
 const LEASE: LeaseObject = { metadata: { name: "deploy", namespace: NAMESPACE, resourceVersion: "7" } };
 
 const status = (code: number, reason: string) =>
-  new ApiException(code, "refused", JSON.stringify({ kind: "Status", apiVersion: "v1", status: "Failure", reason, code, message: `${reason} by the apiserver` }), {});
+  new ApiserverError(code, JSON.stringify({ kind: "Status", apiVersion: "v1", status: "Failure", reason, code, message: `${reason} by the apiserver` }), "GET leases");
 const forbidden = () => status(403, "Forbidden");
 
-type Answer = LeaseObject | ApiException<unknown>;
+type Answer = LeaseObject | ApiserverError;
 
 /** An apiserver that answers each Lease request with the next scripted answer, and counts them. */
 function scriptedApiserver(...answers: Answer[]) {
   let sent = 0;
   const next = async (): Promise<LeaseObject> => {
     const answer = answers[Math.min(sent++, answers.length - 1)]!;
-    if (answer instanceof ApiException) throw answer;
+    if (answer instanceof ApiserverError) throw answer;
     return answer;
   };
   const api: LeaseApi = {
     readNamespacedLease: next,
     createNamespacedLease: next,
-    replaceNamespacedLease: next,
     patchNamespacedLease: next,
     deleteNamespacedLease: next,
     listNamespacedLease: async () => ({ items: [await next()] }),

@@ -1,5 +1,5 @@
-import type { Configuration } from "@kubernetes/client-node/dist/gen/configuration.js";
-import type { HttpMethod } from "@kubernetes/client-node/dist/gen/http/http.js";
+import type { ApiserverTransport } from "../apiserver-transport.ts";
+import { escapeLikeGo } from "../go-json-escaping.ts";
 import { EventApiError, type EventListOptions, type EventListPage, failureOfStatus, type KubeEventApi } from "./event-api.ts";
 import type { KubeEvent, KubeEventSeries } from "./kube-event.ts";
 import type { LeaseUids } from "./lease-uids.ts";
@@ -8,33 +8,29 @@ const EVENTS = "/apis/events.k8s.io/v1/namespaces";
 const LEASES = "/apis/coordination.k8s.io/v1/namespaces";
 
 /**
- * Events over the very client-node Configuration the Leases use: the same server, credentials
- * (bearer token, client certificate, exec plugin), middleware (timeout, shared TLS connections)
- * and transport, on Node and on Workers alike. The JSON is written here, not by client-node's
- * serializer, which would send Event times in milliseconds where the apiserver demands
- * microseconds.
+ * Events over the transport the Leases use: the same server, credentials and connections, on
+ * Node and on Workers alike. Event times are written by hand in microseconds, as the apiserver
+ * demands.
  */
-export function configurationEventApi(configuration: Configuration, leaseUids: LeaseUids): KubeEventApi {
-  const send = async (method: string, path: string, options: { query?: Record<string, string>; body?: unknown; contentType?: string } = {}) => {
-    let response;
+export function restEventApi(transport: ApiserverTransport, timeoutMs: number, leaseUids: LeaseUids): KubeEventApi {
+  const send = async (method: "GET" | "POST" | "PATCH", path: string, options: { query?: Record<string, string>; body?: unknown; contentType?: string } = {}) => {
+    const headers: Record<string, string> = { accept: "application/json" };
+    let body: string | undefined;
+    if (options.body !== undefined) {
+      headers["content-type"] = options.contentType ?? "application/json";
+      body = escapeLikeGo(JSON.stringify(options.body));
+    }
+    const search = options.query ? `?${new URLSearchParams(options.query)}` : "";
+    let response: Response;
+    let text: string;
     try {
-      let request = configuration.baseServer.makeRequestContext(path, method as HttpMethod);
-      for (const [name, value] of Object.entries(options.query ?? {})) request.setQueryParam(name, value);
-      request.setHeaderParam("Accept", "application/json");
-      if (options.body !== undefined) {
-        request.setHeaderParam("Content-Type", options.contentType ?? "application/json");
-        request.setBody(JSON.stringify(options.body));
-      }
-      await configuration.authMethods.BearerToken?.applySecurityAuthentication(request);
-      await configuration.authMethods.default?.applySecurityAuthentication(request);
-      for (const middleware of configuration.middleware) request = await middleware.pre(request).toPromise();
-      response = await configuration.httpApi.send(request).toPromise();
+      response = await transport(`${path}${search}`, { method, headers, body, signal: AbortSignal.timeout(timeoutMs) });
+      text = await response.text();
     } catch (err) {
       // Only the error's name: its message may carry the apiserver's address.
       throw new EventApiError("unavailable", `the Kubernetes API did not answer (${err instanceof Error ? err.name : "no response"})`);
     }
-    const text = await response.body.text().catch(() => "");
-    const status = response.httpStatusCode;
+    const status = response.status;
     if (status < 200 || status >= 300) {
       throw new EventApiError(failureOfStatus(status), `the Kubernetes API answered ${status} to ${method} ${path.startsWith(EVENTS) ? "events" : "leases"}`, status);
     }

@@ -1,0 +1,29 @@
+import { ApiserverError } from "./apiserver-error.ts";
+import type { ApiserverRequestInit, ApiserverTransport } from "./apiserver-transport.ts";
+import { escapeLikeGo } from "./go-json-escaping.ts";
+
+export interface JsonRequest {
+  method: ApiserverRequestInit["method"];
+  path: string;
+  body?: unknown;
+  /** `application/json` unless a patch says otherwise. */
+  contentType?: string;
+}
+
+/**
+ * One JSON request and its JSON answer, as plain objects: no generated models or serializer, so
+ * a Lease costs what parsing its JSON costs. A status other than 2xx throws ApiserverError; no
+ * answer within `timeoutMs` (headers and body) throws the fetch's TimeoutError.
+ */
+export async function requestJson<T>(transport: ApiserverTransport, timeoutMs: number, request: JsonRequest): Promise<T> {
+  const headers: Record<string, string> = { accept: "application/json" };
+  let body: string | undefined;
+  if (request.body !== undefined) {
+    headers["content-type"] = request.contentType ?? "application/json";
+    body = escapeLikeGo(JSON.stringify(request.body));
+  }
+  const response = await transport(request.path, { method: request.method, headers, body, signal: AbortSignal.timeout(timeoutMs) });
+  const text = await response.text();
+  if (!response.ok) throw new ApiserverError(response.status, text, `${request.method} ${request.path.split("?")[0]}`);
+  return JSON.parse(text) as T;
+}

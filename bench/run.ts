@@ -7,6 +7,7 @@
  *                                 only the phases named (see PHASES), report on stdout only;
  *                                 docs/benchmarks.md is left alone unless BENCH_REPORT names it
  *   BENCH_REPORT=/tmp/b.md        where the report is written (default docs/benchmarks.md for a run of every phase)
+ *   BENCH_PROFILE_DIR=/tmp/prof   keep the profile phase's .cpuprofile there (default: removed after it is summarized)
  *
  * `npm run bench` starts the test cluster and sets LEASEGATE_TEST_CLUSTER and
  * NODE_EXTRA_CA_CERTS; this file runs every phase side by side and writes the report.
@@ -14,9 +15,9 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { fileURLToPath } from "node:url";
-import { clusterInfo, newTestNamespace } from "../test/support/cluster.ts";
+import { clusterInfo, kubectlJson, newTestNamespace } from "../test/support/cluster.ts";
 import { startFaultProxy } from "../test/support/fault-proxy.ts";
-import { gatewayBearerToken, type GatewayHandle, startNodeGateway, startWorkerGateway, TEST_TOKEN_KEY } from "../test/support/gateway.ts";
+import { gatewayBearerToken, type GatewayHandle, startNodeGateway, startWorkerGateway, TEST_TOKEN_KEY, workerBundle } from "../test/support/gateway.ts";
 import { startOidcIssuer } from "../test/support/oidc-issuer.ts";
 import {
   ClientGoLocker,
@@ -36,7 +37,7 @@ import { connectionsTo, pidListeningOn, procCpuMs, procMemory, selfCpuMs } from 
 import { renderReport, type BenchResults, type MemoryResult, type ThroughputRow, type TakeoverRow } from "./lib/report.ts";
 import { countDirect, countGateway } from "./phases/requests.ts";
 import { clientGoTarget, gatewayTarget, hopProbe, measureLatency, sameCallsTarget } from "./phases/latency.ts";
-import { measureCpu } from "./phases/cpu.ts";
+import { CPU_IDS, measureCpu } from "./phases/cpu.ts";
 import { clientGoSide, gatewaySide, measureThroughput } from "./phases/throughput.ts";
 import { directTakeover, gatewayTakeover, type PollPolicy } from "./phases/takeover.ts";
 import { startCountingProxy } from "./lib/counting-proxy.ts";
@@ -44,11 +45,46 @@ import type { WaitingResults } from "./lib/report-waiting.ts";
 import { type HandoverSetup, measureHandover } from "./phases/handover.ts";
 import { measureWaitingThroughput } from "./phases/waiting-throughput.ts";
 import { measureDirectPolling, measureWaitingRequests } from "./phases/waiting-requests.ts";
+import { profileGateway } from "./phases/profile.ts";
+import { GATEWAY_VARIANTS, measureGatewayVariants, type VariantGateway } from "./phases/gateway-cpu-variants.ts";
+import { measureWorkerBundle } from "./phases/worker-bundle.ts";
+import type { GatewayCpuResults } from "./lib/report-cpu.ts";
 
 const QUICK = process.env.BENCH_QUICK === "1" || process.env.BENCH_QUICK === "true";
 const PARAMS = QUICK
-  ? { requestReps: 3, latencyRounds: 30, latencyWarmup: 8, cpuCycles: 60, throughputWarmupMs: 300, throughputMs: 800, takeoverTrials: 1 }
-  : { requestReps: 20, latencyRounds: 300, latencyWarmup: 30, cpuCycles: 400, throughputWarmupMs: 1000, throughputMs: 5000, takeoverTrials: 4 };
+  ? {
+      requestReps: 3,
+      latencyRounds: 30,
+      latencyWarmup: 8,
+      cpuCycles: 60,
+      throughputWarmupMs: 300,
+      throughputMs: 800,
+      takeoverTrials: 1,
+      profileCycles: 100,
+      profileWarmup: 20,
+      variantCycles: 100,
+      variantWarmup: 20,
+      coldStarts: 3,
+    }
+  : {
+      requestReps: 20,
+      latencyRounds: 300,
+      latencyWarmup: 30,
+      cpuCycles: 400,
+      throughputWarmupMs: 1000,
+      throughputMs: 5000,
+      takeoverTrials: 4,
+      profileCycles: 300,
+      profileWarmup: 50,
+      variantCycles: 500,
+      variantWarmup: 50,
+      coldStarts: 5,
+    };
+/**
+ * The profile phase: V8's sampling interval (µs), cycles per gateway per turn in the settings
+ * comparison, and the wait after the last cycle for lock history (a repeat is written up to 1 s later).
+ */
+const PROFILE = { intervalUs: 500, variantBlock: 10, settleMs: 1500 };
 const WAITING_PARAMS: WaitingResults["params"] = QUICK
   ? { handoverRounds: 8, handoverWarmup: 2, handoverWaitSeconds: 20, handoverSettleMs: 100, waitingWarmupMs: 1500, waitingWarmupLimitMs: 15000, waitingMs: 4000, waitingWaitSeconds: 50, steadyMs: 5000 }
   : { handoverRounds: 40, handoverWarmup: 3, handoverWaitSeconds: 20, handoverSettleMs: 100, waitingWarmupMs: 2000, waitingWarmupLimitMs: 25000, waitingMs: 15000, waitingWaitSeconds: 50, steadyMs: 20000 };
@@ -68,7 +104,7 @@ const STEADY_ROWS: Array<{ runtime: "node" | "workerd"; waitSeconds: number }> =
 ];
 
 /** The phases, in the order they run; BENCH_PHASES picks some of them. */
-const PHASES = ["requests", "latency", "throughput", "waiting-throughput", "takeover", "handover", "waiting-requests"] as const;
+const PHASES = ["requests", "latency", "throughput", "waiting-throughput", "takeover", "handover", "waiting-requests", "profile", "worker-bundle"] as const;
 type Phase = (typeof PHASES)[number];
 const CHOSEN = chosenPhases(process.env.BENCH_PHASES);
 const runs = (phase: Phase) => CHOSEN.includes(phase);
@@ -219,9 +255,14 @@ async function main(): Promise<void> {
       progress("phase 2b: CPU per operation in this process (diagnostic)");
       cpu = await measureCpu(
         [
-          gatewayTarget("app over in-memory store", await inProcessGateway(new MemoryStore()), "cpu-memory"),
-          gatewayTarget("app over Kubernetes (fetch transport)", await inProcessGateway(), "cpu-app"),
-          sameCallsTarget("direct, same Kubernetes requests (fetch transport)", new SameCallsLocker(gatewayFetchTransport(cluster.server, kubeToken), nsDirect, "bench-cpu"), "cpu-same"),
+          gatewayTarget(CPU_IDS.appOverMemory, await inProcessGateway(new MemoryStore()), "cpu-memory"),
+          gatewayTarget(CPU_IDS.appOverKube, await inProcessGateway(), "cpu-app"),
+          sameCallsTarget(CPU_IDS.directSameFetch, new SameCallsLocker(gatewayFetchTransport(cluster.server, kubeToken), nsDirect, "bench-cpu"), "cpu-same"),
+          sameCallsTarget(
+            CPU_IDS.directSameKubeconfig,
+            new SameCallsLocker(gatewayKubeconfigTransport(cluster.gatewayKubeconfig), nsDirect, "bench-cpu"),
+            "cpu-same-kc",
+          ),
         ],
         PARAMS.cpuCycles,
         Math.min(50, PARAMS.cpuCycles),
@@ -457,6 +498,76 @@ async function main(): Promise<void> {
       await stop(proxy);
     }
   }
+
+  // ---- 9. where the gateway's CPU goes ----
+  let gatewayCpu: GatewayCpuResults | undefined;
+  if (runs("profile")) {
+    progress(`phase 9: CPU profile of a Node gateway (fetch transport), ${PARAMS.profileCycles} cycles after ${PARAMS.profileWarmup}`);
+    const [nsProfile] = (await namespaces("b-prof")) as [string];
+    const profile = await profileGateway({
+      start: (env) => track(startNodeGateway({ namespace: nsProfile, config: gatewayConfig(), server: cluster.server, env })),
+      stop,
+      client: (gw) => clientsOf(gw)[0]!,
+      cycles: PARAMS.profileCycles,
+      warmup: PARAMS.profileWarmup,
+      intervalUs: PROFILE.intervalUs,
+      settleMs: PROFILE.settleMs,
+      keepIn: process.env.BENCH_PROFILE_DIR || undefined,
+    });
+    const top = profile.summary.functions.slice(0, 3).map((f) => `${f.name} ${(f.self * 100).toFixed(1)} %`);
+    progress(`  ${profile.summary.busySamples} busy samples, ${(profile.processCpuMs / profile.operations).toFixed(2)} ms CPU per operation; top: ${top.join(", ")}`);
+    if (profile.keptAt) progress(`  profile kept at ${profile.keptAt}`);
+
+    progress(`phase 9: gateway CPU per operation with history and the access log on and off, ${PARAMS.variantCycles} cycles each`);
+    const variantNamespaces = await namespaces(...GATEWAY_VARIANTS.map((_, i) => `b-var-${i}`));
+    const variantGateways = await Promise.all(
+      GATEWAY_VARIANTS.map((variant, i) => track(startNodeGateway({ namespace: variantNamespaces[i]!, config: { ...gatewayConfig(), ...variant.config }, server: cluster.server }))),
+    );
+    try {
+      const subjects: VariantGateway[] = GATEWAY_VARIANTS.map((variant, i) => ({
+        variant,
+        client: clientsOf(variantGateways[i]!)[0]!,
+        pid: variantGateways[i]!.pid,
+        history: () => lockHistoryIn(variantNamespaces[i]!),
+      }));
+      const variants = await measureGatewayVariants(subjects, {
+        cycles: PARAMS.variantCycles,
+        warmup: PARAMS.variantWarmup,
+        block: PROFILE.variantBlock,
+        settleMs: PROFILE.settleMs,
+      });
+      for (const gw of variantGateways) assertAlive(gw, gw.pid);
+      for (const v of variants) {
+        progress(`  ${v.id}: ${v.cpuMsPerOperation.toFixed(2)} ms CPU per operation; history: ${v.history.events} new Events, ${v.history.occurrences} lock events recorded`);
+      }
+      gatewayCpu = {
+        profile,
+        variants,
+        variantCycles: PARAMS.variantCycles,
+        variantWarmup: PARAMS.variantWarmup,
+        variantBlock: PROFILE.variantBlock,
+        settleMs: PROFILE.settleMs,
+      };
+    } finally {
+      await Promise.all(variantGateways.map((gw) => stop(gw)));
+    }
+  }
+
+  // ---- 10. the Worker bundle and workerd's cold start ----
+  let workerBundleResult: BenchResults["workerBundle"];
+  if (runs("worker-bundle")) {
+    progress(`phase 10: Worker bundle size and workerd cold start (${PARAMS.coldStarts} starts)`);
+    const [nsCold] = (await namespaces("b-cold")) as [string];
+    workerBundleResult = await measureWorkerBundle({
+      bundlePath: await workerBundle(),
+      starts: PARAMS.coldStarts,
+      start: () => track(startWorkerGateway({ namespace: nsCold, config: gatewayConfig() })),
+      stop,
+    });
+    progress(
+      `  ${workerBundleResult.bytes} bytes (gzip ${workerBundleResult.gzipBytes}); cold starts ${workerBundleResult.starts.map((s) => `${s.healthyMs.toFixed(0)} ms`).join(", ")}`,
+    );
+  }
   await stop(issuer);
 
   // ---- report ----
@@ -486,6 +597,8 @@ async function main(): Promise<void> {
     takeover,
     memory,
     waiting: { params: WAITING_PARAMS, handover, waitingThroughput, waitingRequests, directPolling },
+    gatewayCpu,
+    workerBundle: workerBundleResult,
   };
   const markdown = renderReport(results);
   if (REPORT_PATH) writeFileSync(REPORT_PATH, markdown);
@@ -519,6 +632,12 @@ async function apiserverVersion(server: string, token: string): Promise<string> 
   } catch {
     return reported;
   }
+}
+
+/** The lock history Events in a namespace, and the lock events they record (a series counts its repeats). */
+async function lockHistoryIn(namespace: string): Promise<{ events: number; occurrences: number }> {
+  const list = (await kubectlJson(["get", "events.events.k8s.io", "-n", namespace, "-o", "json"])) as { items: Array<{ series?: { count?: number } }> };
+  return { events: list.items.length, occurrences: list.items.reduce((sum, e) => sum + (e.series?.count ?? 1), 0) };
 }
 
 /** Stops the run with the gateway's own last words when its process has gone away. */

@@ -1,4 +1,4 @@
-/** Linux /proc helpers: which process listens on a port, its memory, CPU time and connections. */
+/** Linux /proc helpers: which process listens on a port, its memory, CPU time (also per thread) and connections. */
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 
 /** TCP sockets of the machine (IPv4 and IPv6), from /proc/net. */
@@ -93,15 +93,41 @@ export function connectionsTo(pid: number, remotePort: number): number {
 /** CPU time (user + system) a process has used so far, in ms (clock-tick resolution, normally 10 ms). */
 export function procCpuMs(pid: number): number {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    // After "pid (comm) ", field 3 (state) is index 0; utime and stime are fields 14 and 15.
-    const utime = Number(fields[11]);
-    const stime = Number(fields[12]);
-    return ((utime + stime) * 1000) / CLOCK_TICKS;
+    return cpuMsOfStat(readFileSync(`/proc/${pid}/stat`, "utf8"));
   } catch {
     return Number.NaN;
   }
+}
+
+/**
+ * CPU time (user + system) of each of a process's live threads so far, in ms, by thread id, with
+ * the thread's name (Node names them MainThread, V8Worker, libuv-worker, ...). Time of threads
+ * that have exited counts only in procCpuMs.
+ */
+export function threadCpuMs(pid: number): Map<number, { name: string; ms: number }> {
+  const threads = new Map<number, { name: string; ms: number }>();
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return threads;
+  }
+  for (const tid of tids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
+      threads.set(Number(tid), { name: stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")")), ms: cpuMsOfStat(stat) });
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return threads;
+}
+
+/** utime + stime of a /proc/<pid>/stat or /proc/<pid>/task/<tid>/stat line, in ms. */
+function cpuMsOfStat(stat: string): number {
+  // After "pid (comm) ", field 3 (state) is index 0; utime and stime are fields 14 and 15.
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
 }
 
 /** USER_HZ: 100 on every mainstream Linux configuration. */

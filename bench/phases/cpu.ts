@@ -9,6 +9,14 @@ import { selfCpuMs } from "../lib/proc.ts";
 import { summarize } from "../lib/stats.ts";
 import type { LatencyTarget } from "./latency.ts";
 
+/** The measurements' names, which the report's targets look up. */
+export const CPU_IDS = {
+  appOverMemory: "app over in-memory store",
+  appOverKube: "app over Kubernetes (fetch transport)",
+  directSameFetch: "direct, same Kubernetes requests (fetch transport)",
+  directSameKubeconfig: "direct, same Kubernetes requests (kubeconfig transport)",
+} as const;
+
 export interface CpuResult {
   id: string;
   cpuMsPerOperation: number;

@@ -1,7 +1,9 @@
 import type { KubeConfig } from "@kubernetes/client-node";
 import { ConfigError, type LoadedConfig } from "../config/load.ts";
 import { fetchLeaseApi } from "../kube/fetch-lease-api.ts";
+import { clusterLeaseApi } from "../kube/cluster-access.ts";
 import type { LeaseApi } from "../kube/lease-api.ts";
+import { serviceAccountTransport } from "../kube/service-account-transport.ts";
 
 /**
  * Where the Node gateway finds its cluster, first match wins: an explicit kubeconfig, the pod's
@@ -9,14 +11,14 @@ import type { LeaseApi } from "../kube/lease-api.ts";
  * start-up error: the gateway never guesses a cluster.
  *
  * client-node (about 85 MiB of resident memory once loaded) is imported only when a kubeconfig
- * or the pod's service account is what the gateway uses: a gateway with `kubernetes.server`
- * never loads it.
+ * file is what the gateway uses: in a pod (`inCluster`) and with `kubernetes.server` it never
+ * loads.
  */
 export async function leaseApiFromConfig(loaded: LoadedConfig, env: Record<string, string | undefined>): Promise<LeaseApi> {
   const kube = loaded.config.kubernetes;
   const timeout = kube.requestTimeoutMs;
   if (kube.kubeconfig) return kubeconfigApi((kc) => loadFile(kc, kube.kubeconfig!, "LEASEGATE_CONFIG.kubernetes.kubeconfig"), timeout);
-  if (kube.inCluster) return kubeconfigApi((kc) => kc.loadFromCluster(), timeout);
+  if (kube.inCluster) return clusterLeaseApi(inPod(env), timeout);
   if (kube.server) {
     return fetchLeaseApi({ server: kube.server, bearerToken: loaded.kubeToken, headers: loaded.accessHeaders, timeoutMs: timeout });
   }
@@ -35,6 +37,14 @@ async function kubeconfigApi(load: (kc: KubeConfig) => void, timeoutMs: number):
   const kc = new KubeConfigClass();
   load(kc);
   return kubeconfigLeaseApi(kc, timeoutMs);
+}
+
+function inPod(env: Record<string, string | undefined>) {
+  try {
+    return serviceAccountTransport({ env });
+  } catch (err) {
+    throw new ConfigError(`LEASEGATE_CONFIG.kubernetes.inCluster: ${(err as Error).message}`);
+  }
 }
 
 function loadFile(kc: KubeConfig, path: string, setting: string): void {

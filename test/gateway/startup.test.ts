@@ -79,6 +79,11 @@ describe("the production entry refuses to start without a complete configuration
       /^leasegate: no cluster configured: .*kubernetes\.kubeconfig.*KUBECONFIG/,
     ],
     [
+      "inCluster outside a pod",
+      () => ({ LEASEGATE_CONFIG: JSON.stringify({ ...JSON.parse(validConfig), kubernetes: { inCluster: true } }), LEASEGATE_TOKEN_KEYS: TEST_TOKEN_KEY }),
+      /^leasegate: LEASEGATE_CONFIG\.kubernetes\.inCluster: not running in a Kubernetes pod: KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT are not set/,
+    ],
+    [
       "a configuration that names no cluster, with an empty KUBECONFIG",
       () => ({ LEASEGATE_CONFIG: validConfig, LEASEGATE_TOKEN_KEYS: TEST_TOKEN_KEY, KUBECONFIG: "" }),
       /^leasegate: no cluster configured/,

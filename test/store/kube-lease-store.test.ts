@@ -1,9 +1,14 @@
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { KubeConfig } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { clusterLeaseApi } from "../../src/kube/cluster-access.ts";
 import { fetchLeaseApi } from "../../src/kube/fetch-lease-api.ts";
 import { kubeconfigLeaseApi } from "../../src/kube/kubeconfig-lease-api.ts";
 import type { LeaseApi } from "../../src/kube/lease-api.ts";
 import { KubeLeaseStore } from "../../src/kube/lease-store.ts";
+import { serviceAccountTransport } from "../../src/kube/service-account-transport.ts";
 import { isStoreError } from "../../src/locks/lock-store.ts";
 import { clusterInfo, kubectlJson, newTestNamespace } from "../support/cluster.ts";
 import { type RequestCountingProxy, startRequestCountingProxy } from "../kube/request-counting-proxy.ts";
@@ -31,10 +36,20 @@ function gatewayBearerToken(): string {
   return token;
 }
 
-/** Both transports that build a LeaseApi, each at the given apiserver address. */
+/** The same identity mounted as a pod's service account is (token and CA files), and the pod's environment. */
+function podServiceAccount(server: string) {
+  const dir = mkdtempSync(join(tmpdir(), "leasegate-sa-"));
+  writeFileSync(join(dir, "token"), `${gatewayBearerToken()}\n`);
+  writeFileSync(join(dir, "ca.crt"), readFileSync(clusterInfo().caFile));
+  const url = new URL(server);
+  return { dir, env: { KUBERNETES_SERVICE_HOST: url.hostname, KUBERNETES_SERVICE_PORT: url.port } };
+}
+
+/** Every transport that builds a LeaseApi, each at the given apiserver address. */
 const transports: Array<[string, (server: string) => LeaseApi]> = [
   ["the kubeconfig transport (client-node)", (server) => kubeconfigLeaseApi(gatewayKubeConfig(server), 5000)],
   ["the fetch transport (bearer token)", (server) => fetchLeaseApi({ server, bearerToken: gatewayBearerToken(), timeoutMs: 5000 })],
+  ["the pod's service account (inCluster)", (server) => clusterLeaseApi(serviceAccountTransport(podServiceAccount(server)), 5000)],
 ];
 
 /** A bound far above what a working watch needs, far below its 60 s timeout. */

@@ -17,7 +17,8 @@ import os from "node:os";
 import { fileURLToPath } from "node:url";
 import { clusterInfo, kubectlJson, newTestNamespace } from "../test/support/cluster.ts";
 import { startFaultProxy } from "../test/support/fault-proxy.ts";
-import { gatewayBearerToken, type GatewayHandle, startNodeGateway, startWorkerGateway, TEST_TOKEN_KEY, workerBundle } from "../test/support/gateway.ts";
+import { execFileSync } from "node:child_process";
+import { gatewayBearerToken, type GatewayHandle, type GatewayOptions, startNodeGateway as startGatewayProcess, startWorkerGateway, TEST_TOKEN_KEY, workerBundle } from "../test/support/gateway.ts";
 import { startOidcIssuer } from "../test/support/oidc-issuer.ts";
 import {
   ClientGoLocker,
@@ -133,7 +134,15 @@ async function stop(handle: Stoppable): Promise<void> {
 }
 const progress = (msg: string) => process.stderr.write(`[bench ${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${msg}\n`);
 
+/**
+ * Node gateways run as the container image runs them: the compiled JavaScript of `npm run build`
+ * (no type stripping at start, about 25 MiB less resident memory than `node src/node.ts`).
+ */
+const NODE_ENTRY = "dist/gateway/node.js";
+const startNodeGateway = (options: GatewayOptions) => startGatewayProcess({ ...options, entry: NODE_ENTRY });
+
 async function main(): Promise<void> {
+  execFileSync("npm", ["run", "--silent", "build"], { cwd: fileURLToPath(new URL("..", import.meta.url)), stdio: "inherit" });
   const cluster = clusterInfo();
   const apiserverPort = Number(new URL(cluster.server).port);
   const kubeToken = gatewayBearerToken();

@@ -658,7 +658,7 @@ export function renderReport(r: BenchResults): string {
       "- `npm run bench` starts the local kube-apiserver + etcd (`infra/test-cluster`), then runs `bench/run.ts`; `BENCH_QUICK=1` shrinks every sample; " +
         "`BENCH_PHASES=handover,waiting-requests` (any of requests, latency, throughput, waiting-throughput, takeover, handover, waiting-requests, profile, worker-bundle) runs only those phases and prints their sections without writing this file; " +
         "`BENCH_PROFILE_DIR=<folder>` keeps section 9's `.cpuprofile` there.",
-      "- Gateways are the real thing: `node src/node.ts` as a child process and the `wrangler deploy --dry-run` bundle in workerd (Miniflare), started by `test/support/gateway.ts` " +
+      "- Gateways are the real thing: `node dist/gateway/node.js` (the compiled entry `npm run build` makes and the container image runs) as a child process and the `wrangler deploy --dry-run` bundle in workerd (Miniflare), started by `test/support/gateway.ts` " +
         "with the least-privileged ServiceAccount `leasegate/leasegate` and each in its own namespace; default settings (access log on, request timeout 5 s) except where stated.",
       "- Callers authenticate with RS256 JWTs from a local OIDC issuer (`test/support/oidc-issuer.ts`); each client mints one token and reuses it, so every request pays JWT verification with a cached JWKS.",
       "- The direct side uses `@kubernetes/client-node` with the same ServiceAccount token; Leases are plain `coordination.k8s.io/v1` objects written the way client-go's leader election writes them.",

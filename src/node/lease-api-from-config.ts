@@ -3,22 +3,21 @@ import { ConfigError, type LoadedConfig } from "../config/load.ts";
 import { fetchLeaseApi } from "../kube/fetch-lease-api.ts";
 import { clusterLeaseApi } from "../kube/cluster-access.ts";
 import type { LeaseApi } from "../kube/lease-api.ts";
-import { serviceAccountTransport } from "../kube/service-account-transport.ts";
 
 /**
  * Where the Node gateway finds its cluster, first match wins: an explicit kubeconfig, the pod's
  * service account, a direct server URL with a bearer token, then $KUBECONFIG. None of them is a
  * start-up error: the gateway never guesses a cluster.
  *
- * client-node (about 85 MiB of resident memory once loaded) is imported only when a kubeconfig
- * file is what the gateway uses: in a pod (`inCluster`) and with `kubernetes.server` it never
- * loads.
+ * Each transport is imported only when it is the one configured: client-node (about 85 MiB of
+ * resident memory once loaded) only for a kubeconfig file, undici only for a kubeconfig or the
+ * pod's service account. A gateway with `kubernetes.server` uses the runtime's own fetch.
  */
 export async function leaseApiFromConfig(loaded: LoadedConfig, env: Record<string, string | undefined>): Promise<LeaseApi> {
   const kube = loaded.config.kubernetes;
   const timeout = kube.requestTimeoutMs;
   if (kube.kubeconfig) return kubeconfigApi((kc) => loadFile(kc, kube.kubeconfig!, "LEASEGATE_CONFIG.kubernetes.kubeconfig"), timeout);
-  if (kube.inCluster) return clusterLeaseApi(inPod(env), timeout);
+  if (kube.inCluster) return clusterLeaseApi(await inPod(env), timeout);
   if (kube.server) {
     return fetchLeaseApi({ server: kube.server, bearerToken: loaded.kubeToken, headers: loaded.accessHeaders, timeoutMs: timeout });
   }
@@ -39,7 +38,8 @@ async function kubeconfigApi(load: (kc: KubeConfig) => void, timeoutMs: number):
   return kubeconfigLeaseApi(kc, timeoutMs);
 }
 
-function inPod(env: Record<string, string | undefined>) {
+async function inPod(env: Record<string, string | undefined>) {
+  const { serviceAccountTransport } = await import("../kube/service-account-transport.ts");
   try {
     return serviceAccountTransport({ env });
   } catch (err) {

@@ -32,6 +32,8 @@ export interface GatewayOptions {
   env?: Record<string, string>;
   /** Point the gateway at this apiserver URL instead of the cluster's (e.g. a fault proxy). */
   server?: string;
+  /** The Node entry, relative to the repository: `src/node.ts` unless the compiled `dist/gateway/node.js` (`npm run build`) is wanted. */
+  entry?: string;
 }
 
 export const TEST_TOKEN_KEY = Buffer.from("leasegate-test-token-key-0123456789abcdef").toString("base64url");
@@ -55,7 +57,7 @@ export async function startNodeGateway(options: GatewayOptions): Promise<Gateway
     ...options.env,
   };
   delete env.KUBECONFIG;
-  const child = spawn(process.execPath, [join(root, "src/node.ts")], { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [join(root, options.entry ?? "src/node.ts")], { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] });
   let logs = "";
   child.stderr!.on("data", (chunk: Buffer) => {
     logs += chunk.toString();

@@ -5,7 +5,17 @@
  * watches, `/readyz`, Events) goes through one of these, so each is sent, measured and
  * authenticated the same way.
  */
-export type ApiserverTransport = (path: string, init: ApiserverRequestInit) => Promise<Response>;
+export type ApiserverTransport = (path: string, init: ApiserverRequestInit) => Promise<ApiserverAnswer>;
+
+/**
+ * The apiserver's answer, as much of a Web `Response` as the gateway reads: a `fetch` Response is
+ * one, and Node's undici transport makes the stream only for a watch, which reads it.
+ */
+export interface ApiserverAnswer {
+  readonly status: number;
+  text(): Promise<string>;
+  readonly body: ReadableStream<Uint8Array> | null;
+}
 
 export interface ApiserverRequestInit {
   method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE";

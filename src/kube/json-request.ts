@@ -24,6 +24,6 @@ export async function requestJson<T>(transport: ApiserverTransport, timeoutMs: n
   }
   const response = await transport(request.path, { method: request.method, headers, body, signal: AbortSignal.timeout(timeoutMs) });
   const text = await response.text();
-  if (!response.ok) throw new ApiserverError(response.status, text, `${request.method} ${request.path.split("?")[0]}`);
+  if (response.status < 200 || response.status > 299) throw new ApiserverError(response.status, text, `${request.method} ${request.path.split("?")[0]}`);
   return JSON.parse(text) as T;
 }

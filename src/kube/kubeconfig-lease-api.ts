@@ -1,7 +1,8 @@
 import { HttpMethod, type KubeConfig, RequestContext } from "@kubernetes/client-node";
-import { type Dispatcher, fetch } from "undici";
+import type { Dispatcher } from "undici";
 import type { ApiserverTransport } from "./apiserver-transport.ts";
 import { clusterLeaseApi } from "./cluster-access.ts";
+import { undiciTransport } from "./undici-transport.ts";
 import type { LeaseApi } from "./lease-api.ts";
 
 /**
@@ -22,20 +23,11 @@ export function kubeconfigLeaseApi(kubeConfig: KubeConfig, timeoutMs: number): L
 export function kubeconfigTransport(kubeConfig: KubeConfig): ApiserverTransport {
   const cluster = kubeConfig.getCurrentCluster();
   if (!cluster) throw new Error("the kubeconfig has no current cluster");
-  const server = cluster.server.replace(/\/+$/, "");
   let shared: Dispatcher | undefined;
-  return async (path, init) => {
-    const url = `${server}${path}`;
-    const context = new RequestContext(url, HttpMethod.GET);
+  return undiciTransport(cluster.server, async () => {
+    const context = new RequestContext(cluster.server, HttpMethod.GET);
     await kubeConfig.applySecurityAuthentication(context);
     shared ??= context.getDispatcher();
-    const response = await fetch(url, {
-      method: init.method,
-      headers: { ...init.headers, ...context.getHeaders() },
-      body: init.body,
-      signal: init.signal,
-      dispatcher: shared,
-    });
-    return response as unknown as Response;
-  };
+    return { headers: context.getHeaders(), dispatcher: shared };
+  });
 }

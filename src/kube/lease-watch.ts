@@ -1,5 +1,5 @@
 import { ApiserverError } from "./apiserver-error.ts";
-import type { ApiserverTransport } from "./apiserver-transport.ts";
+import type { ApiserverAnswer, ApiserverTransport } from "./apiserver-transport.ts";
 import { isExpiredRevision } from "./kube-errors.ts";
 import type { LeaseWatchEnd, LeaseWatchParam } from "./lease-api.ts";
 
@@ -47,7 +47,7 @@ function watchOnce(transport: ApiserverTransport, timeoutMs: number) {
     const expire = (after: number) => setTimeout(() => deadline.abort(new DOMException("the watch timed out", "TimeoutError")), after);
     let timer = expire(timeoutMs);
     try {
-      let response: Response;
+      let response: ApiserverAnswer;
       try {
         response = await transport(path, { method: "GET", headers: { accept: "application/json" }, signal: AbortSignal.any([signal, deadline.signal]) });
       } catch (err) {

@@ -1,7 +1,8 @@
 import { readFileSync } from "node:fs";
 import { isIPv6 } from "node:net";
-import { Agent, fetch } from "undici";
+import { Agent } from "undici";
 import type { ApiserverTransport } from "./apiserver-transport.ts";
+import { undiciTransport } from "./undici-transport.ts";
 
 /** Where Kubernetes mounts a pod's service account: its token and the cluster's CA. */
 export const SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount";
@@ -50,14 +51,5 @@ export function serviceAccountTransport(options: ServiceAccountOptions): Apiserv
     return token;
   };
 
-  return async (path, init) => {
-    const response = await fetch(`${server}${path}`, {
-      method: init.method,
-      headers: { ...init.headers, authorization: `Bearer ${bearer()}` },
-      body: init.body,
-      signal: init.signal,
-      dispatcher,
-    });
-    return response as unknown as Response;
-  };
+  return undiciTransport(server, () => ({ headers: { authorization: `Bearer ${bearer()}` }, dispatcher }));
 }

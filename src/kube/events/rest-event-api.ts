@@ -1,4 +1,4 @@
-import type { ApiserverTransport } from "../apiserver-transport.ts";
+import type { ApiserverAnswer, ApiserverTransport } from "../apiserver-transport.ts";
 import { escapeLikeGo } from "../go-json-escaping.ts";
 import { EventApiError, type EventListOptions, type EventListPage, failureOfStatus, type KubeEventApi } from "./event-api.ts";
 import type { KubeEvent, KubeEventSeries } from "./kube-event.ts";
@@ -21,7 +21,7 @@ export function restEventApi(transport: ApiserverTransport, timeoutMs: number, l
       body = escapeLikeGo(JSON.stringify(options.body));
     }
     const search = options.query ? `?${new URLSearchParams(options.query)}` : "";
-    let response: Response;
+    let response: ApiserverAnswer;
     let text: string;
     try {
       response = await transport(`${path}${search}`, { method, headers, body, signal: AbortSignal.timeout(timeoutMs) });

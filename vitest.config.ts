@@ -13,6 +13,7 @@ const unitFiles = [
   "test/kube/refusal-triage.test.ts",
   "test/kube/lease-watch.test.ts",
   "test/kube/go-json-escaping.test.ts",
+  "test/infra/container-image.test.ts",
   "test/cli/parsing.test.ts",
   "test/cli/usage.test.ts",
   "test/cli/wait-progress.test.ts",

@@ -12,10 +12,10 @@ interface KubeStatus {
   details?: { kind?: string; name?: string; causes?: unknown[] };
 }
 
-export type Verb = "get" | "create" | "update" | "patch" | "delete" | "list" | "watch";
+export type Verb = "get" | "create" | "patch" | "delete" | "list" | "watch";
 
 /** Verbs whose request may have stored something even when no answer came back. */
-const WRITES: ReadonlySet<Verb> = new Set(["create", "update", "patch", "delete"]);
+const WRITES: ReadonlySet<Verb> = new Set(["create", "patch", "delete"]);
 
 /**
  * A 403 the apiserver gave while it could not yet judge permissions (see refusal-triage.ts). A

@@ -40,7 +40,7 @@ describe("the gateway's rights on Events", () => {
     expect(manifest).toMatch(/apiGroups: \["events\.k8s\.io"\]\s+resources: \["events"\]\s+verbs: \["create", "patch", "list"\]/);
     const role = await kubectlJson(["get", "role", "leasegate-leases", "-n", namespace, "-o", "json"]);
     expect(role.rules).toEqual([
-      { apiGroups: ["coordination.k8s.io"], resources: ["leases"], verbs: ["get", "list", "watch", "create", "update", "patch", "delete"] },
+      { apiGroups: ["coordination.k8s.io"], resources: ["leases"], verbs: ["get", "list", "watch", "create", "patch", "delete"] },
       { apiGroups: ["events.k8s.io"], resources: ["events"], verbs: ["create", "patch", "list"] },
     ]);
   });

@@ -29,5 +29,8 @@ export function isCanonicalBase64url(text: string): boolean {
 export function fromBase64Url(text: string, maxLength: number): Uint8Array<ArrayBuffer> | null {
   if (text.length === 0 || text.length > maxLength || !isCanonicalBase64url(text)) return null;
   const binary = atob(text.replace(/-/g, "+").replace(/_/g, "/"));
-  return Uint8Array.from(binary, (c) => c.charCodeAt(0));
+  // A plain loop: Uint8Array.from with a mapping function is several times slower here.
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  return bytes;
 }

@@ -1,6 +1,5 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import type { Context, Next } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import { semaphoreLimits } from "../config/semaphore-limits.ts";
 import { systemClock } from "../locks/clock.ts";
 import { countingStore } from "../locks/counting-store.ts";
@@ -8,6 +7,8 @@ import { LockService } from "../locks/lock-service.ts";
 import { StoreError } from "../locks/lock-store.ts";
 import type { LockEvent } from "../locks/lock-events.ts";
 import type { AppDeps, AppEnv } from "./app-env.ts";
+import { setAnswerHeaders } from "./answer-headers.ts";
+import { backgroundOf } from "./background.ts";
 import { errorResponse } from "./errors.ts";
 import { registerHealthRoutes } from "./health-routes.ts";
 import { registerHistoryRoutes } from "./history-routes.ts";
@@ -15,11 +16,11 @@ import { registerLockRoutes } from "./lock-routes.ts";
 import { registerMetricsRoute } from "./metrics-route.ts";
 import { httpMetrics } from "../metrics/http-metrics.ts";
 import { problem } from "./problem.ts";
+import { readRequestBody } from "./request-body.ts";
+import { requestPath } from "./request-path.ts";
 import { registerStatusPage } from "../ui/status-page.ts";
 
 const MAX_BODY_BYTES = 16 * 1024;
-const JSON_MEDIA_TYPE = /^application\/([\w.-]+\+)?json$/i;
-const utf8 = new TextDecoder("utf-8", { fatal: true });
 
 /** The whole HTTP API, independent of the runtime that serves it. */
 export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
@@ -51,7 +52,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
         level: "info",
         msg: "request",
         method: c.req.method,
-        path: new URL(c.req.url).pathname,
+        path: requestPath(c.req.url),
         status: c.res.status,
         ms: Date.now() - started,
         subject: caller?.subject,
@@ -60,10 +61,8 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
     });
   }
 
-  app.use("/locks/*", bodyLimit({ maxSize: MAX_BODY_BYTES, onError: (c) => problem(c, "payload_too_large") }));
   // Registered once: "/locks/*" also matches "/locks", so every request is authenticated (and its requests counted) once.
   app.use("/locks/*", authenticate);
-  app.use("/locks/*", strictUtf8Body);
 
   registerHealthRoutes(app, deps);
   registerLockRoutes(app, deps);
@@ -86,26 +85,16 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   return app;
 
   /**
-   * JSON bodies must be UTF-8 (RFC 8259 §8.1). Decoding would otherwise turn invalid bytes into
-   * U+FFFD and store something other than what the caller sent, so they are refused instead.
+   * The body is read first, once, so that one too large (or cut off) is refused before anything
+   * else, also to a caller that is not authenticated; one that is not UTF-8 is refused only to a
+   * caller who may send one at all, with the headers of every answer that got that far.
    */
-  async function strictUtf8Body(c: Context<AppEnv>, next: Next) {
-    const mediaType = (c.req.header("content-type") ?? "").split(";")[0]!.trim();
-    if (c.req.method !== "GET" && c.req.method !== "HEAD" && JSON_MEDIA_TYPE.test(mediaType)) {
-      try {
-        utf8.decode(await c.req.arrayBuffer());
-      } catch (err) {
-        if (!(err instanceof TypeError)) throw err;
-        return problem(c, "invalid_request", {
-          detail: "the request body is not valid UTF-8",
-          errors: [{ path: "json", message: "must be encoded as UTF-8" }],
-        });
-      }
-    }
-    await next();
-  }
-
   async function authenticate(c: Context<AppEnv>, next: Next) {
+    const body = await readRequestBody(c, MAX_BODY_BYTES);
+    if (body === "too_large") return problem(c, "payload_too_large");
+    if (body === "unreadable") {
+      return problem(c, "invalid_request", { detail: "the request body could not be read to its end", errors: [{ path: "body", message: "ended before it was complete" }] });
+    }
     const caller = await deps.authenticator.authenticate(c.req.header("authorization"));
     c.set("caller", caller);
     const counted = countingStore(deps.store);
@@ -115,7 +104,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
       new LockService({
         store: counted.store,
         clock,
-        tokens: deps.tokens,
+        tokens: deps.tokens.forRequest(),
         cursors: deps.cursors,
         namespace: deps.config.namespace,
         skewAllowanceSeconds: deps.config.skewAllowanceSeconds,
@@ -126,11 +115,17 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
       }),
     );
     try {
-      await next();
+      if (body === "not_utf8") {
+        c.res = problem(c, "invalid_request", {
+          detail: "the request body is not valid UTF-8",
+          errors: [{ path: "json", message: "must be encoded as UTF-8" }],
+        });
+      } else {
+        await next();
+      }
     } finally {
       // How many Kubernetes requests this call cost, for clients, tests and benchmarks alike.
-      c.header("server-timing", `kube;desc="${counted.count()} requests"`);
-      c.header("cache-control", "no-store");
+      setAnswerHeaders(c, { "server-timing": `kube;desc="${counted.count()} requests"`, "cache-control": "no-store" });
       if (events.length > 0 && deps.onLockEvents) {
         try {
           deps.onLockEvents(events, { caller, background: backgroundOf(c) });
@@ -153,23 +148,5 @@ function oncePerReason(log: (entry: Record<string, unknown>) => void): (err: unk
     if (told.has(reason)) return;
     told.add(reason);
     log({ level: "warn", msg: "waiting cannot watch Leases and reads them every second instead", reason, detail: err instanceof Error ? err.message : String(err) });
-  };
-}
-
-/**
- * Where work after the answer goes: a Worker's waitUntil keeps it alive past the response; on
- * Node the process lives on anyway. Failures there are the work's own business.
- */
-function backgroundOf(c: Context): (work: Promise<unknown>) => void {
-  let waitUntil: ((work: Promise<unknown>) => void) | undefined;
-  try {
-    const context = c.executionCtx;
-    waitUntil = (work) => context.waitUntil(work);
-  } catch {
-    // Not in a Worker: Hono has no execution context to give.
-  }
-  return (work) => {
-    const settled = work.catch(() => {});
-    waitUntil?.(settled);
   };
 }

@@ -1,5 +1,6 @@
 import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { requestPath } from "./request-path.ts";
 
 /** Every error this API returns, with its stable `type` and HTTP status. */
 export const PROBLEMS = {
@@ -47,6 +48,6 @@ export function problemParts(code: ProblemCode, extras: ProblemExtras = {}, inst
 
 /** An RFC 9457 problem document response. */
 export function problem(c: Context, code: ProblemCode, extras: ProblemExtras = {}): Response {
-  const { status, headers, body } = problemParts(code, extras, new URL(c.req.url).pathname);
+  const { status, headers, body } = problemParts(code, extras, requestPath(c.req.url));
   return new Response(body, { status, headers });
 }

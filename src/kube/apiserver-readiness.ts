@@ -1,4 +1,5 @@
 import type { ApiserverTransport } from "./apiserver-transport.ts";
+import { withDeadline } from "./request-deadline.ts";
 import type { ReadinessCheck } from "./refusal-triage.ts";
 
 /**
@@ -9,9 +10,12 @@ import type { ReadinessCheck } from "./refusal-triage.ts";
  */
 export function apiserverReadiness(transport: ApiserverTransport, timeoutMs: number): ReadinessCheck {
   return async () => {
-    const response = await transport("/readyz", { method: "GET", headers: {}, signal: AbortSignal.timeout(timeoutMs) });
-    // Read to the end, so the connection is free for the next request.
-    await response.text();
-    return { ready: response.status === 200, answer: String(response.status) };
+    const status = await withDeadline(timeoutMs, async (signal) => {
+      const response = await transport("/readyz", { method: "GET", headers: {}, signal });
+      // Read to the end, so the connection is free for the next request.
+      await response.text();
+      return response.status;
+    });
+    return { ready: status === 200, answer: String(status) };
   };
 }

@@ -1,6 +1,7 @@
 import { ApiserverError } from "./apiserver-error.ts";
 import type { ApiserverRequestInit, ApiserverTransport } from "./apiserver-transport.ts";
 import { escapeLikeGo } from "./go-json-escaping.ts";
+import { withDeadline } from "./request-deadline.ts";
 
 export interface JsonRequest {
   method: ApiserverRequestInit["method"];
@@ -22,8 +23,10 @@ export async function requestJson<T>(transport: ApiserverTransport, timeoutMs: n
     headers["content-type"] = request.contentType ?? "application/json";
     body = escapeLikeGo(JSON.stringify(request.body));
   }
-  const response = await transport(request.path, { method: request.method, headers, body, signal: AbortSignal.timeout(timeoutMs) });
-  const text = await response.text();
-  if (response.status < 200 || response.status > 299) throw new ApiserverError(response.status, text, `${request.method} ${request.path.split("?")[0]}`);
+  const { status, text } = await withDeadline(timeoutMs, async (signal) => {
+    const response = await transport(request.path, { method: request.method, headers, body, signal });
+    return { status: response.status, text: await response.text() };
+  });
+  if (status < 200 || status > 299) throw new ApiserverError(status, text, `${request.method} ${request.path.split("?")[0]}`);
   return JSON.parse(text) as T;
 }

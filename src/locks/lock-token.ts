@@ -23,8 +23,14 @@ export interface GrantToken {
 
 export class TokenKeys {
   readonly #keys: CryptoKey[];
-  private constructor(keys: CryptoKey[]) {
+  /** Whether these are the keys of one request (see `forRequest`), which remember the token they opened. */
+  readonly #remembers: boolean;
+  /** The last token opened with the signing key: the text its MAC covers, and that MAC. */
+  #opened: { input: string; mac: string } | undefined;
+
+  private constructor(keys: CryptoKey[], remembers: boolean) {
     this.#keys = keys;
+    this.#remembers = remembers;
   }
 
   /**
@@ -39,13 +45,25 @@ export class TokenKeys {
         crypto.subtle.importKey("raw", raw as BufferSource, { name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"]),
       ),
     );
-    return new TokenKeys(keys);
+    return new TokenKeys(keys, false);
+  }
+
+  /**
+   * These keys for the work of one request, which may open a token and then issue the very same
+   * one (a renew). HMAC is deterministic: the MAC that just verified under the signing key is the
+   * one signing would make, so issuing that token again costs no second HMAC. What a view
+   * remembers goes with it when the request ends.
+   */
+  forRequest(): TokenKeys {
+    return new TokenKeys(this.#keys, true);
   }
 
   async issue(lockKey: string, grant: GrantToken): Promise<string> {
     const identity = toBase64Url(utf8Encoder.encode(grant.holderIdentity));
-    const mac = await crypto.subtle.sign("HMAC", this.#keys[0]!, macInput(lockKey, grant.fencingToken, grant.secret, identity));
-    return [LOCK_TOKEN_PREFIX, grant.fencingToken, grant.secret, identity, toBase64Url(new Uint8Array(mac))].join(".");
+    const input = signedText(lockKey, grant.fencingToken, grant.secret, identity);
+    const mac =
+      this.#opened?.input === input ? this.#opened.mac : toBase64Url(new Uint8Array(await crypto.subtle.sign("HMAC", this.#keys[0]!, utf8Encoder.encode(input))));
+    return [LOCK_TOKEN_PREFIX, grant.fencingToken, grant.secret, identity, mac].join(".");
   }
 
   /** The token's grant if it is well-formed and was issued for this lock; otherwise null. */
@@ -56,9 +74,14 @@ export class TokenKeys {
     const identityBytes = fromBase64Url(identity, 4096);
     if (!mac || !identityBytes) return null;
     const holderIdentity = utf8.decode(identityBytes);
-    const input = macInput(lockKey, fencingToken, secret, identity);
-    for (const key of this.#keys) {
-      if (await crypto.subtle.verify("HMAC", key, mac as BufferSource, input)) return { fencingToken, secret, holderIdentity };
+    const text = signedText(lockKey, fencingToken, secret, identity);
+    const input = utf8Encoder.encode(text);
+    for (const [index, key] of this.#keys.entries()) {
+      if (await crypto.subtle.verify("HMAC", key, mac, input)) {
+        // Only the signing key's MAC is the one `issue` would make; the text is canonical base64url of it.
+        if (index === 0 && this.#remembers) this.#opened = { input: text, mac: macText };
+        return { fencingToken, secret, holderIdentity };
+      }
     }
     return null;
   }
@@ -79,8 +102,9 @@ export async function verifierOf(secret: string): Promise<string> {
   return toBase64Url(new Uint8Array(digest));
 }
 
-function macInput(lockKey: string, fencingToken: string, secret: string, identity: string): Uint8Array<ArrayBuffer> {
-  return utf8Encoder.encode([LOCK_TOKEN_PREFIX, lockKey, fencingToken, secret, identity].join("\n"));
+/** The text a token's MAC covers. */
+function signedText(lockKey: string, fencingToken: string, secret: string, identity: string): string {
+  return [LOCK_TOKEN_PREFIX, lockKey, fencingToken, secret, identity].join("\n");
 }
 
 const utf8 = new TextDecoder("utf-8");

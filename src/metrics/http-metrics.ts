@@ -1,6 +1,7 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { matchedRoutes } from "hono/route";
 import { AuthError } from "../auth/caller.ts";
+import { backgroundOf } from "../http/background.ts";
 import { LockError } from "../locks/lock-errors.ts";
 import type { GatewayMetrics, LockOperation } from "./gateway-metrics.ts";
 import { type JwtRejection, jwtRejectionOf } from "./jwt-rejection.ts";
@@ -43,7 +44,7 @@ export function httpMetrics(metrics: GatewayMetrics): MiddlewareHandler {
         const err = c.error;
         const jwtRejection: JwtRejection | undefined = err instanceof AuthError && err.reason === "unauthenticated" ? jwtRejectionOf(err) : undefined;
         const work = metrics.requestEnded(route, method, status, seconds, OPERATIONS.get(route)?.[method], outcomeOf(status, err), jwtRejection);
-        if (work) keepAlive(c, work);
+        if (work) backgroundOf(c)(work);
       } catch {
         // Counting never changes an answer.
       }
@@ -67,13 +68,4 @@ export function outcomeOf(status: number, err: unknown): string {
   if (status === 404) return "not_found";
   if (status < 500) return "invalid";
   return "error";
-}
-
-function keepAlive(c: Context, work: Promise<unknown>): void {
-  const settled = work.catch(() => {});
-  try {
-    c.executionCtx.waitUntil(settled);
-  } catch {
-    // Not in a Worker: the process outlives the answer anyway.
-  }
 }

@@ -1,4 +1,5 @@
-import type { ApiserverAnswer, ApiserverTransport } from "../apiserver-transport.ts";
+import type { ApiserverTransport } from "../apiserver-transport.ts";
+import { withDeadline } from "../request-deadline.ts";
 import { escapeLikeGo } from "../go-json-escaping.ts";
 import { EventApiError, type EventListOptions, type EventListPage, failureOfStatus, type KubeEventApi } from "./event-api.ts";
 import type { KubeEvent, KubeEventSeries } from "./kube-event.ts";
@@ -21,16 +22,17 @@ export function restEventApi(transport: ApiserverTransport, timeoutMs: number, l
       body = escapeLikeGo(JSON.stringify(options.body));
     }
     const search = options.query ? `?${new URLSearchParams(options.query)}` : "";
-    let response: ApiserverAnswer;
+    let status: number;
     let text: string;
     try {
-      response = await transport(`${path}${search}`, { method, headers, body, signal: AbortSignal.timeout(timeoutMs) });
-      text = await response.text();
+      ({ status, text } = await withDeadline(timeoutMs, async (signal) => {
+        const response = await transport(`${path}${search}`, { method, headers, body, signal });
+        return { status: response.status, text: await response.text() };
+      }));
     } catch (err) {
       // Only the error's name: its message may carry the apiserver's address.
       throw new EventApiError("unavailable", `the Kubernetes API did not answer (${err instanceof Error ? err.name : "no response"})`);
     }
-    const status = response.status;
     if (status < 200 || status >= 300) {
       throw new EventApiError(failureOfStatus(status), `the Kubernetes API answered ${status} to ${method} ${path.startsWith(EVENTS) ? "events" : "leases"}`, status);
     }

@@ -141,6 +141,25 @@ const progress = (msg: string) => process.stderr.write(`[bench ${((Date.now() - 
 const NODE_ENTRY = "dist/gateway/node.js";
 const startNodeGateway = (options: GatewayOptions) => startGatewayProcess({ ...options, entry: NODE_ENTRY });
 
+/**
+ * The direct client-go-style loop writes a whole Lease (PUT) after every read, as client-go's
+ * leader election does; the gateway's Role has no `update` (the gateway never sends one), so the
+ * loop's namespaces grant it to the same ServiceAccount.
+ */
+async function allowLeaseUpdates(namespace: string): Promise<void> {
+  const objects = [
+    { apiVersion: "rbac.authorization.k8s.io/v1", kind: "Role", metadata: { name: "direct-loop", namespace }, rules: [{ apiGroups: ["coordination.k8s.io"], resources: ["leases"], verbs: ["update"] }] },
+    {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "RoleBinding",
+      metadata: { name: "direct-loop", namespace },
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "direct-loop" },
+      subjects: [{ kind: "ServiceAccount", name: "leasegate", namespace: "leasegate" }],
+    },
+  ];
+  await kubectlJson(["apply", "-f", "-", "-o", "json"], { stdin: JSON.stringify({ apiVersion: "v1", kind: "List", items: objects }) });
+}
+
 async function main(): Promise<void> {
   execFileSync("npm", ["run", "--silent", "build"], { cwd: fileURLToPath(new URL("..", import.meta.url)), stdio: "inherit" });
   const cluster = clusterInfo();
@@ -160,7 +179,14 @@ async function main(): Promise<void> {
   // One JWT per client, minted once and reused: what a real client does with its token.
   const jwts = await Promise.all(Array.from({ length: maxClients + 2 }, (_, i) => issuer.mint({ sub: `bench-c${i}` }, { expiresIn: 3 * 3600 })));
   const clientsOf = (gw: GatewayHandle) => jwts.map((jwt) => new GatewayClient(gw.url, jwt));
-  const namespaces = (...prefixes: string[]) => Promise.all(prefixes.map((p) => newTestNamespace(p)));
+  const namespaces = (...prefixes: string[]) =>
+    Promise.all(
+      prefixes.map(async (prefix) => {
+        const namespace = await newTestNamespace(prefix);
+        if (prefix.includes("direct")) await allowLeaseUpdates(namespace);
+        return namespace;
+      }),
+    );
 
   // ---- 1. apiserver requests per operation, counted at a proxy ----
   const requestCounts: BenchResults["requests"] = {};

@@ -2,6 +2,7 @@ import { ApiserverError } from "./apiserver-error.ts";
 import type { ApiserverAnswer, ApiserverTransport } from "./apiserver-transport.ts";
 import { isExpiredRevision } from "./kube-errors.ts";
 import type { LeaseWatchEnd, LeaseWatchParam } from "./lease-api.ts";
+import { leasesPath } from "./lease-paths.ts";
 
 /**
  * How long the apiserver keeps one watch open. A waiter that needs longer watches again after a
@@ -41,7 +42,7 @@ function watchOnce(transport: ApiserverTransport, timeoutMs: number) {
       timeoutSeconds: String(WATCH_TIMEOUT_SECONDS),
     });
     if (resourceVersion !== undefined) query.set("resourceVersion", resourceVersion);
-    const path = `/apis/coordination.k8s.io/v1/namespaces/${encodeURIComponent(namespace)}/leases?${query}`;
+    const path = `${leasesPath(namespace)}?${query}`;
 
     const deadline = new AbortController();
     const expire = (after: number) => setTimeout(() => deadline.abort(new DOMException("the watch timed out", "TimeoutError")), after);

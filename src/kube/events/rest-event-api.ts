@@ -1,12 +1,11 @@
 import type { ApiserverTransport } from "../apiserver-transport.ts";
-import { withDeadline } from "../request-deadline.ts";
-import { escapeLikeGo } from "../go-json-escaping.ts";
+import { exchangeJson } from "../json-request.ts";
+import { leasePath } from "../lease-paths.ts";
 import { EventApiError, type EventListOptions, type EventListPage, failureOfStatus, type KubeEventApi } from "./event-api.ts";
 import type { KubeEvent, KubeEventSeries } from "./kube-event.ts";
 import type { LeaseUids } from "./lease-uids.ts";
 
 const EVENTS = "/apis/events.k8s.io/v1/namespaces";
-const LEASES = "/apis/coordination.k8s.io/v1/namespaces";
 
 /**
  * Events over the transport the Leases use: the same server, credentials and connections, on
@@ -15,20 +14,11 @@ const LEASES = "/apis/coordination.k8s.io/v1/namespaces";
  */
 export function restEventApi(transport: ApiserverTransport, timeoutMs: number, leaseUids: LeaseUids): KubeEventApi {
   const send = async (method: "GET" | "POST" | "PATCH", path: string, options: { query?: Record<string, string>; body?: unknown; contentType?: string } = {}) => {
-    const headers: Record<string, string> = { accept: "application/json" };
-    let body: string | undefined;
-    if (options.body !== undefined) {
-      headers["content-type"] = options.contentType ?? "application/json";
-      body = escapeLikeGo(JSON.stringify(options.body));
-    }
     const search = options.query ? `?${new URLSearchParams(options.query)}` : "";
     let status: number;
     let text: string;
     try {
-      ({ status, text } = await withDeadline(timeoutMs, async (signal) => {
-        const response = await transport(`${path}${search}`, { method, headers, body, signal });
-        return { status: response.status, text: await response.text() };
-      }));
+      ({ status, text } = await exchangeJson(transport, timeoutMs, { method, path: `${path}${search}`, body: options.body, contentType: options.contentType }));
     } catch (err) {
       // Only the error's name: its message may carry the apiserver's address.
       throw new EventApiError("unavailable", `the Kubernetes API did not answer (${err instanceof Error ? err.name : "no response"})`);
@@ -68,7 +58,7 @@ export function restEventApi(transport: ApiserverTransport, timeoutMs: number, l
       const known = leaseUids.get(namespace, name);
       if (known) return known;
       try {
-        const lease = await send("GET", `${LEASES}/${segment(namespace)}/leases/${segment(name)}`);
+        const lease = await send("GET", leasePath(namespace, name));
         leaseUids.remember(lease);
         return leaseUids.get(namespace, name);
       } catch (err) {

@@ -1,12 +1,9 @@
-import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { clusterInfo, kubectlJson, newTestNamespace } from "../support/cluster.ts";
-import { type GatewayHandle, startNodeGateway } from "../support/gateway.ts";
+import { gatewayCan, kubectlJson, newTestNamespace } from "../support/cluster.ts";
+import { type GatewayHandle, startMeteredGateway } from "../support/gateway.ts";
 import { callGateway } from "../support/http.ts";
 import { type OidcIssuer, startOidcIssuer } from "../support/oidc-issuer.ts";
-import { closedPort } from "../support/ports.ts";
 import { parseWithPrometheusClient, valueOf } from "../metrics/exposition-parsers.ts";
 
 /**
@@ -14,20 +11,7 @@ import { parseWithPrometheusClient, valueOf } from "../metrics/exposition-parser
  * infra/k8s as the tests apply it: exactly create and patch (and list, for the history route) on
  * events.k8s.io Events in the lock namespace. And a gateway without them still serves locks.
  */
-const exec = promisify(execFile);
-const GATEWAY = "system:serviceaccount:leasegate:leasegate";
 const AUDIENCE = "leasegate";
-
-/** `kubectl auth can-i` as the gateway's ServiceAccount. */
-async function gatewayCan(verb: string, resource: string, namespace: string): Promise<boolean> {
-  try {
-    await exec("kubectl", ["--kubeconfig", clusterInfo().adminKubeconfig, "auth", "can-i", verb, resource, "-n", namespace, `--as=${GATEWAY}`]);
-    return true;
-  } catch (err) {
-    if ((err as { stdout?: string }).stdout?.trim() === "no") return false;
-    throw err;
-  }
-}
 
 describe("the gateway's rights on Events", () => {
   let namespace: string;
@@ -61,18 +45,10 @@ describe("a gateway whose identity may not write Events", () => {
 
   beforeAll(async () => {
     issuer = await startOidcIssuer({ defaultAudience: AUDIENCE });
-    const [namespace, port] = await Promise.all([newTestNamespace("history-norbac"), closedPort()]);
+    const namespace = await newTestNamespace("history-norbac");
     // The Role as an operator who kept the old one would have it: Leases only.
     await kubectlJson(["patch", "role", "leasegate-leases", "-n", namespace, "--type=json", "-p", '[{"op":"remove","path":"/rules/1"}]', "-o", "json"]);
-    gw = await startNodeGateway({
-      namespace,
-      config: {
-        issuers: [{ issuer: issuer.issuer, audiences: [AUDIENCE], jwksUri: issuer.jwksUri }],
-        policy: [{ match: { sub: "svc-*" }, actions: ["acquire", "renew", "release", "read"], locks: ["*"] }],
-      },
-      env: { METRICS_PORT: String(port) },
-    });
-    metricsUrl = `http://127.0.0.1:${port}/metrics`;
+    ({ gw, metricsUrl } = await startMeteredGateway(namespace, issuer));
     alice = await issuer.mint({ sub: "svc-alice" });
   });
   afterAll(async () => {

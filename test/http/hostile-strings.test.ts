@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { AUDIENCE, memoryApp } from "../support/memory-app.ts";
-import { type OidcIssuer, startOidcIssuer } from "../support/oidc-issuer.ts";
+import { memoryApp, memoryAppWithAlice } from "../support/memory-app.ts";
+import type { OidcIssuer } from "../support/oidc-issuer.ts";
 
 /**
  * Holder labels and metadata are shown to other callers: in the CLI's wait progress and errors,
@@ -13,9 +13,7 @@ let store: Awaited<ReturnType<typeof memoryApp>>["store"];
 let alice: string;
 
 beforeAll(async () => {
-  issuer = await startOidcIssuer({ defaultAudience: AUDIENCE });
-  ({ app, store } = await memoryApp(issuer));
-  alice = await issuer.mint({ sub: "team-a:alice" });
+  ({ issuer, app, store, alice } = await memoryAppWithAlice());
 });
 afterAll(() => issuer.close());
 

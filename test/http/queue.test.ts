@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { AUDIENCE, memoryApp } from "../support/memory-app.ts";
-import { startOidcIssuer, type OidcIssuer } from "../support/oidc-issuer.ts";
+import { memoryApp, memoryAppWithAlice } from "../support/memory-app.ts";
+import type { OidcIssuer } from "../support/oidc-issuer.ts";
 
 let issuer: OidcIssuer;
 let app: Awaited<ReturnType<typeof memoryApp>>["app"];
@@ -11,9 +11,7 @@ let reader: string;
 let names = 0;
 
 beforeAll(async () => {
-  issuer = await startOidcIssuer({ defaultAudience: AUDIENCE });
-  ({ app } = await memoryApp(issuer));
-  alice = await issuer.mint({ sub: "team-a:alice" });
+  ({ issuer, app, alice } = await memoryAppWithAlice());
   bob = await issuer.mint({ sub: "team-a:bob" });
   carol = await issuer.mint({ sub: "team-a:carol" });
   reader = await issuer.mint({ sub: "reader" });

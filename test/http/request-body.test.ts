@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startOidcIssuer, type OidcIssuer } from "../support/oidc-issuer.ts";
-import { AUDIENCE, memoryApp } from "../support/memory-app.ts";
+import type { OidcIssuer } from "../support/oidc-issuer.ts";
+import { memoryApp, memoryAppWithAlice } from "../support/memory-app.ts";
 
 /**
  * A lock request's body is read once, before anything else looks at it: at most 16 KiB of it,
@@ -16,9 +16,7 @@ let store: Awaited<ReturnType<typeof memoryApp>>["store"];
 let alice: string;
 
 beforeAll(async () => {
-  issuer = await startOidcIssuer({ defaultAudience: AUDIENCE });
-  ({ app, store } = await memoryApp(issuer));
-  alice = await issuer.mint({ sub: "team-a:alice" });
+  ({ issuer, app, store, alice } = await memoryAppWithAlice());
 });
 afterAll(() => issuer.close());
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { AUDIENCE, memoryApp } from "../support/memory-app.ts";
-import { startOidcIssuer, type OidcIssuer } from "../support/oidc-issuer.ts";
+import { memoryApp, memoryAppWithAlice } from "../support/memory-app.ts";
+import type { OidcIssuer } from "../support/oidc-issuer.ts";
 
 let issuer: OidcIssuer;
 let app: Awaited<ReturnType<typeof memoryApp>>["app"];
@@ -9,9 +9,7 @@ let reader: string;
 let outsider: string;
 
 beforeAll(async () => {
-  issuer = await startOidcIssuer({ defaultAudience: AUDIENCE });
-  ({ app } = await memoryApp(issuer));
-  alice = await issuer.mint({ sub: "team-a:alice" });
+  ({ issuer, app, alice } = await memoryAppWithAlice());
   reader = await issuer.mint({ sub: "reader" });
   outsider = await issuer.mint({ sub: "nobody" });
 });

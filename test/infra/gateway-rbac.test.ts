@@ -1,11 +1,8 @@
-import { execFile } from "node:child_process";
-import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { clusterInfo, kubectlJson, newTestNamespace } from "../support/cluster.ts";
-import { type GatewayHandle, startNodeGateway } from "../support/gateway.ts";
+import { gatewayCan, kubectlJson, newTestNamespace } from "../support/cluster.ts";
+import { type GatewayHandle, startMeteredGateway } from "../support/gateway.ts";
 import { callGateway } from "../support/http.ts";
 import { type OidcIssuer, startOidcIssuer } from "../support/oidc-issuer.ts";
-import { closedPort } from "../support/ports.ts";
 import { manifestObject } from "./manifest-files.ts";
 
 /**
@@ -16,8 +13,6 @@ import { manifestObject } from "./manifest-files.ts";
  * (leasegate_apiserver_requests_total), which counts by the request's method and URL.
  * test/history/history-rbac.test.ts checks the Events verbs in more places.
  */
-const exec = promisify(execFile);
-const GATEWAY = "system:serviceaccount:leasegate:leasegate";
 const AUDIENCE = "leasegate";
 
 /** Every verb Kubernetes authorizes on a resource. */
@@ -38,17 +33,6 @@ function grantsOf(rules: { apiGroups: string[]; resources: string[]; verbs: stri
     }
   }
   return grants;
-}
-
-/** `kubectl auth can-i` as the gateway's ServiceAccount. */
-async function gatewayCan(verb: string, resource: string, namespace: string): Promise<boolean> {
-  try {
-    await exec("kubectl", ["--kubeconfig", clusterInfo().adminKubeconfig, "auth", "can-i", verb, resource, "-n", namespace, `--as=${GATEWAY}`]);
-    return true;
-  } catch (err) {
-    if ((err as { stdout?: string }).stdout?.trim() === "no") return false;
-    throw err;
-  }
 }
 
 async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean, what: string): Promise<void> {
@@ -87,16 +71,7 @@ describe("a gateway under the Role, through every kind of request it sends", () 
 
   beforeAll(async () => {
     issuer = await startOidcIssuer({ defaultAudience: AUDIENCE });
-    const port = await closedPort();
-    gw = await startNodeGateway({
-      namespace,
-      config: {
-        issuers: [{ issuer: issuer.issuer, audiences: [AUDIENCE], jwksUri: issuer.jwksUri }],
-        policy: [{ match: { sub: "svc-*" }, actions: ["acquire", "renew", "release", "read"], locks: ["*"] }],
-      },
-      env: { METRICS_PORT: String(port) },
-    });
-    metricsUrl = `http://127.0.0.1:${port}/metrics`;
+    ({ gw, metricsUrl } = await startMeteredGateway(namespace, issuer));
   });
   afterAll(async () => {
     await gw?.stop();

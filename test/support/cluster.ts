@@ -41,3 +41,17 @@ export async function controlCluster(
   const res = await fetch(`${cluster.control}/${component}/${action}`, { method: "POST" });
   if (!res.ok) throw new Error(`control ${component}/${action}: ${res.status} ${await res.text()}`);
 }
+
+/** The gateway's ServiceAccount, as the apiserver names it. */
+export const GATEWAY_SERVICE_ACCOUNT = "system:serviceaccount:leasegate:leasegate";
+
+/** `kubectl auth can-i` as the gateway's ServiceAccount. */
+export async function gatewayCan(verb: string, resource: string, namespace: string): Promise<boolean> {
+  try {
+    await exec("kubectl", ["--kubeconfig", clusterInfo().adminKubeconfig, "auth", "can-i", verb, resource, "-n", namespace, `--as=${GATEWAY_SERVICE_ACCOUNT}`]);
+    return true;
+  } catch (err) {
+    if ((err as { stdout?: string }).stdout?.trim() === "no") return false;
+    throw err;
+  }
+}

@@ -8,6 +8,8 @@ import { KubeConfig } from "@kubernetes/client-node";
 import { convertV4MiniflareOptions, Miniflare } from "miniflare";
 import { clusterInfo, newTestNamespace } from "./cluster.ts";
 import { type FaultProxy, startFaultProxy } from "./fault-proxy.ts";
+import type { OidcIssuer } from "./oidc-issuer.ts";
+import { closedPort } from "./ports.ts";
 
 export interface GatewayHandle {
   url: string;
@@ -162,4 +164,21 @@ async function stopChild(child: ChildProcess, signal: NodeJS.Signals = "SIGTERM"
   const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
   await exited;
   clearTimeout(timer);
+}
+
+/**
+ * A Node gateway for callers `svc-*` of `issuer` (audience `leasegate`) that serves Prometheus
+ * metrics on a listener of its own, which tells what it sent the apiserver.
+ */
+export async function startMeteredGateway(namespace: string, issuer: OidcIssuer): Promise<{ gw: GatewayHandle; metricsUrl: string }> {
+  const port = await closedPort();
+  const gw = await startNodeGateway({
+    namespace,
+    config: {
+      issuers: [{ issuer: issuer.issuer, audiences: ["leasegate"], jwksUri: issuer.jwksUri }],
+      policy: [{ match: { sub: "svc-*" }, actions: ["acquire", "renew", "release", "read"], locks: ["*"] }],
+    },
+    env: { METRICS_PORT: String(port) },
+  });
+  return { gw, metricsUrl: `http://127.0.0.1:${port}/metrics` };
 }

@@ -7,7 +7,7 @@ import { ListCursors } from "../../src/locks/list-cursor.ts";
 import { MemoryStore } from "../../src/locks/memory-store.ts";
 import { TokenKeys } from "../../src/locks/lock-token.ts";
 import type { Clock } from "../../src/locks/clock.ts";
-import type { OidcIssuer } from "./oidc-issuer.ts";
+import { type OidcIssuer, startOidcIssuer } from "./oidc-issuer.ts";
 
 export const AUDIENCE = "leasegate";
 
@@ -53,4 +53,11 @@ export async function memoryApp(issuers: OidcIssuer | OidcIssuer[], options: Mem
     onLockEvents: options.onLockEvents,
   });
   return { app, store, config };
+}
+
+/** One issuer, the app over the in-memory store, and a token of `team-a:alice` (who may lock `team-a-*` and `shared`). */
+export async function memoryAppWithAlice(options: MemoryAppOptions = {}) {
+  const issuer = await startOidcIssuer({ defaultAudience: AUDIENCE });
+  const { app, store } = await memoryApp(issuer, options);
+  return { issuer, app, store, alice: await issuer.mint({ sub: "team-a:alice" }) };
 }

@@ -104,7 +104,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
       new LockService({
         store: counted.store,
         clock,
-        tokens: deps.tokens.forRequest(),
+        tokens: deps.tokens,
         cursors: deps.cursors,
         namespace: deps.config.namespace,
         skewAllowanceSeconds: deps.config.skewAllowanceSeconds,

@@ -8,7 +8,7 @@ import { DECIMAL_REVISION, expiresAt, type Hold, type LockRecord, type Versioned
 import { type GrantClaim, isStoreError, type LockStore, StoreError } from "./lock-store.ts";
 import { holdExpiresAt, isSemaphoreCover, leaseHolderHold, liveHolds, withHolds } from "./semaphore.ts";
 import { randomTicket, ticketExpiresAt, ticketFromSecret, ticketId, type TicketList, type VersionedTicket } from "./queue-ticket.ts";
-import { type GrantToken, randomSecret, type TokenKeys, verifierOf } from "./lock-token.ts";
+import { type OpenedToken, randomSecret, type TokenKeys, verifierOf } from "./lock-token.ts";
 
 export interface LockServiceOptions {
   store: LockStore;
@@ -536,13 +536,13 @@ export class LockService {
   }
 
   async renew(name: string, token: string, ttlSeconds: number | undefined): Promise<Grant> {
-    const { claim, secret } = await this.#open(name, token);
+    const { claim, secret, sameGrantToken } = await this.#open(name, token);
     const now = this.#clock.now();
     const renewed = (hold: Hold): Hold => ({ ...hold, renewedAt: now, ttlSeconds: ttlSeconds ?? hold.ttlSeconds });
     // A semaphore's holders share one Lease: a renewal rewrites it at the revision read.
     if (this.#maxHolders(name) > 1) {
       const rewritten = await this.#rewriteHold(name, claim, renewed);
-      if (!("gone" in rewritten)) return this.#grant(name, rewritten.hold!, rewritten.transitions, secret, false);
+      if (!("gone" in rewritten)) return this.#grant(name, rewritten.hold!, rewritten.transitions, secret, false, sameGrantToken);
       // Else only a grant made before the lock became a semaphore can still be this one.
       if (!rewritten.gone || !isHeldBy(rewritten.gone.record, claim)) throw this.#lostError(name, claim, rewritten.gone, now);
     }
@@ -550,7 +550,7 @@ export class LockService {
       const updated = await this.#store.updateHeld(name, claim, { kind: "renew", renewedAt: now, ttlSeconds });
       const hold = isHeldBy(updated.record, claim) ? leaseHolderHold(updated.record) : undefined;
       if (!hold) throw refusedWhileHeld(new Error("the renewed lock no longer shows the grant"));
-      return this.#grant(name, hold, updated.record.transitions, secret, false);
+      return this.#grant(name, hold, updated.record.transitions, secret, false, sameGrantToken);
     } catch (err) {
       if (isStoreError(err, "precondition_failed") || isStoreError(err, "not_found")) {
         const current = await this.#read(name);
@@ -558,7 +558,7 @@ export class LockService {
         // A hold granted while the lock was a semaphore (its configuration changed since).
         if (current && findHold(current.record, claim)) {
           const rewritten = await this.#rewriteHold(name, claim, renewed);
-          if (!("gone" in rewritten)) return this.#grant(name, rewritten.hold!, rewritten.transitions, secret, false);
+          if (!("gone" in rewritten)) return this.#grant(name, rewritten.hold!, rewritten.transitions, secret, false, sameGrantToken);
         }
         throw this.#lostError(name, claim, current, now);
       }
@@ -804,14 +804,15 @@ export class LockService {
     };
   }
 
-  async #grant(name: string, hold: Hold, transitions: number, secret: string, replayed: boolean): Promise<Grant> {
+  /** `token`: the grant's token when the caller showed it and the current key signed it (a renew); else it is signed. */
+  async #grant(name: string, hold: Hold, transitions: number, secret: string, replayed: boolean, token?: string): Promise<Grant> {
     const { grant, holderIdentity } = hold;
     return {
       name,
       holder: grant.label,
       holderIdentity,
       subject: grant.subject,
-      token: await this.#tokens.issue(this.#lockKey(name), { fencingToken: grant.fencingToken, secret, holderIdentity }),
+      token: token ?? (await this.#tokens.issue(this.#lockKey(name), { fencingToken: grant.fencingToken, secret, holderIdentity })),
       fencingToken: grant.fencingToken,
       acquiredAt: hold.acquiredAt,
       renewedAt: hold.renewedAt,
@@ -824,11 +825,12 @@ export class LockService {
   }
 
   /** The grant a token names, as the preconditions of a conditional write. */
-  async #open(name: string, token: string): Promise<{ claim: GrantClaim; secret: string }> {
-    const opened: GrantToken | null = await this.#tokens.open(this.#lockKey(name), token);
+  async #open(name: string, token: string): Promise<{ claim: GrantClaim; secret: string; sameGrantToken: string | undefined }> {
+    const opened: OpenedToken | null = await this.#tokens.open(this.#lockKey(name), token);
     if (!opened) throw new LockError("invalid_token", "the token was not issued for this lock");
     const claim = { holderIdentity: opened.holderIdentity, verifier: await verifierOf(opened.secret), fencingToken: opened.fencingToken };
-    return { claim, secret: opened.secret };
+    // An answer for this very grant can hand the token back as it came, unless an older key signed it.
+    return { claim, secret: opened.secret, sameGrantToken: opened.signedByCurrentKey ? token : undefined };
   }
 
   /** Creates a never-seen lock free; null when someone else created it first (read it again). */

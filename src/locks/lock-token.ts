@@ -21,16 +21,15 @@ export interface GrantToken {
   holderIdentity: string;
 }
 
+/** An opened token's grant, and whether the current signing key (not an older one) signed it. */
+export interface OpenedToken extends GrantToken {
+  signedByCurrentKey: boolean;
+}
+
 export class TokenKeys {
   readonly #keys: CryptoKey[];
-  /** Whether these are the keys of one request (see `forRequest`), which remember the token they opened. */
-  readonly #remembers: boolean;
-  /** The last token opened with the signing key: the text its MAC covers, and that MAC. */
-  #opened: { input: string; mac: string } | undefined;
-
-  private constructor(keys: CryptoKey[], remembers: boolean) {
+  private constructor(keys: CryptoKey[]) {
     this.#keys = keys;
-    this.#remembers = remembers;
   }
 
   /**
@@ -45,43 +44,31 @@ export class TokenKeys {
         crypto.subtle.importKey("raw", raw as BufferSource, { name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"]),
       ),
     );
-    return new TokenKeys(keys, false);
-  }
-
-  /**
-   * These keys for the work of one request, which may open a token and then issue the very same
-   * one (a renew). HMAC is deterministic: the MAC that just verified under the signing key is the
-   * one signing would make, so issuing that token again costs no second HMAC. What a view
-   * remembers goes with it when the request ends.
-   */
-  forRequest(): TokenKeys {
-    return new TokenKeys(this.#keys, true);
+    return new TokenKeys(keys);
   }
 
   async issue(lockKey: string, grant: GrantToken): Promise<string> {
     const identity = toBase64Url(utf8Encoder.encode(grant.holderIdentity));
-    const input = signedText(lockKey, grant.fencingToken, grant.secret, identity);
-    const mac =
-      this.#opened?.input === input ? this.#opened.mac : toBase64Url(new Uint8Array(await crypto.subtle.sign("HMAC", this.#keys[0]!, utf8Encoder.encode(input))));
-    return [LOCK_TOKEN_PREFIX, grant.fencingToken, grant.secret, identity, mac].join(".");
+    const mac = await crypto.subtle.sign("HMAC", this.#keys[0]!, utf8Encoder.encode(signedText(lockKey, grant.fencingToken, grant.secret, identity)));
+    return [LOCK_TOKEN_PREFIX, grant.fencingToken, grant.secret, identity, toBase64Url(new Uint8Array(mac))].join(".");
   }
 
-  /** The token's grant if it is well-formed and was issued for this lock; otherwise null. */
-  async open(lockKey: string, token: string): Promise<GrantToken | null> {
+  /**
+   * The token's grant if it is well-formed and was issued for this lock; otherwise null. A token
+   * the current key signed is exactly what `issue` would make of its grant again (HMAC is
+   * deterministic and every part is canonical), so whoever answers with the same grant may hand
+   * it back instead of signing again.
+   */
+  async open(lockKey: string, token: string): Promise<OpenedToken | null> {
     if (!isLockTokenShaped(token)) return null;
     const [, fencingToken, secret, identity, macText] = token.split(".") as [string, string, string, string, string];
     const mac = fromBase64Url(macText, 43);
     const identityBytes = fromBase64Url(identity, 4096);
     if (!mac || !identityBytes) return null;
     const holderIdentity = utf8.decode(identityBytes);
-    const text = signedText(lockKey, fencingToken, secret, identity);
-    const input = utf8Encoder.encode(text);
+    const input = utf8Encoder.encode(signedText(lockKey, fencingToken, secret, identity));
     for (const [index, key] of this.#keys.entries()) {
-      if (await crypto.subtle.verify("HMAC", key, mac, input)) {
-        // Only the signing key's MAC is the one `issue` would make; the text is canonical base64url of it.
-        if (index === 0 && this.#remembers) this.#opened = { input: text, mac: macText };
-        return { fencingToken, secret, holderIdentity };
-      }
+      if (await crypto.subtle.verify("HMAC", key, mac, input)) return { fencingToken, secret, holderIdentity, signedByCurrentKey: index === 0 };
     }
     return null;
   }

@@ -1,5 +1,6 @@
 import type { ApiserverTransport } from "./apiserver-transport.ts";
 import { clusterLeaseApi } from "./cluster-access.ts";
+import { serverHeaders } from "./server-headers.ts";
 import type { LeaseApi } from "./lease-api.ts";
 
 export type Fetcher = (input: string, init: RequestInit) => Promise<Response>;
@@ -18,7 +19,7 @@ export interface FetchLeaseApiOptions {
 
 /**
  * The Lease API over a plain Web `fetch`: the transport used on Workers, where there is no Node
- * TLS agent, by Node with `kubernetes.server`, and anywhere a custom fetcher must carry the traffic.
+ * TLS agent, and wherever a custom fetcher must carry the traffic.
  */
 export function fetchLeaseApi(options: FetchLeaseApiOptions): LeaseApi {
   return clusterLeaseApi(fetchTransport(options), options.timeoutMs);
@@ -27,7 +28,6 @@ export function fetchLeaseApi(options: FetchLeaseApiOptions): LeaseApi {
 export function fetchTransport(options: Omit<FetchLeaseApiOptions, "timeoutMs">): ApiserverTransport {
   const send = options.fetch ?? ((input: string, init: RequestInit) => fetch(input, init));
   const server = options.server.replace(/\/+$/, "");
-  const fixed: Record<string, string> = { ...options.headers };
-  if (options.bearerToken) fixed.authorization = `Bearer ${options.bearerToken}`;
+  const fixed = serverHeaders(options.bearerToken, options.headers);
   return (path, init) => send(`${server}${path}`, { method: init.method, headers: { ...init.headers, ...fixed }, body: init.body, signal: init.signal });
 }

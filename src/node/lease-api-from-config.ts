@@ -1,7 +1,7 @@
 import type { KubeConfig } from "@kubernetes/client-node";
 import { ConfigError, type LoadedConfig } from "../config/load.ts";
-import { fetchLeaseApi } from "../kube/fetch-lease-api.ts";
 import { clusterLeaseApi } from "../kube/cluster-access.ts";
+import { serverHeaders } from "../kube/server-headers.ts";
 import type { LeaseApi } from "../kube/lease-api.ts";
 
 /**
@@ -10,17 +10,15 @@ import type { LeaseApi } from "../kube/lease-api.ts";
  * start-up error: the gateway never guesses a cluster.
  *
  * Each transport is imported only when it is the one configured: client-node (about 85 MiB of
- * resident memory once loaded) only for a kubeconfig file, undici only for a kubeconfig or the
- * pod's service account. A gateway with `kubernetes.server` uses the runtime's own fetch.
+ * resident memory once loaded) only for a kubeconfig file. All three send with undici's
+ * `request`, not the runtime's `fetch` (docs/design.md, "Talking to the apiserver").
  */
 export async function leaseApiFromConfig(loaded: LoadedConfig, env: Record<string, string | undefined>): Promise<LeaseApi> {
   const kube = loaded.config.kubernetes;
   const timeout = kube.requestTimeoutMs;
   if (kube.kubeconfig) return kubeconfigApi((kc) => loadFile(kc, kube.kubeconfig!, "LEASEGATE_CONFIG.kubernetes.kubeconfig"), timeout);
   if (kube.inCluster) return clusterLeaseApi(await inPod(env), timeout);
-  if (kube.server) {
-    return fetchLeaseApi({ server: kube.server, bearerToken: loaded.kubeToken, headers: loaded.accessHeaders, timeoutMs: timeout });
-  }
+  if (kube.server) return serverApi(kube.server, serverHeaders(loaded.kubeToken, loaded.accessHeaders), timeout);
   const fromEnv = env.KUBECONFIG?.trim();
   if (fromEnv) return kubeconfigApi((kc) => loadFile(kc, fromEnv, "KUBECONFIG"), timeout);
   throw new ConfigError(
@@ -36,6 +34,11 @@ async function kubeconfigApi(load: (kc: KubeConfig) => void, timeoutMs: number):
   const kc = new KubeConfigClass();
   load(kc);
   return kubeconfigLeaseApi(kc, timeoutMs);
+}
+
+async function serverApi(server: string, headers: Record<string, string>, timeoutMs: number): Promise<LeaseApi> {
+  const { undiciTransport } = await import("../kube/undici-transport.ts");
+  return clusterLeaseApi(undiciTransport(server, () => ({ headers })), timeoutMs);
 }
 
 async function inPod(env: Record<string, string | undefined>) {

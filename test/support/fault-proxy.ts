@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { type ClientRequest, createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { type ClientRequest, createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from "node:http";
 import { request as httpsRequest } from "node:https";
 import type { AddressInfo } from "node:net";
 
@@ -17,8 +17,8 @@ export type Fault =
 export interface FaultProxy {
   /** Plain-HTTP URL to point the gateway's `kubernetes.server` at. */
   url: string;
-  /** Decides the fault for each request; called with method and path. */
-  setRule(rule: (method: string, path: string) => Fault): void;
+  /** Decides the fault for each request; called with method, path and the request's headers. */
+  setRule(rule: (method: string, path: string, headers: IncomingHttpHeaders) => Fault): void;
   /** Requests seen, by method (GET/POST/PUT/PATCH…), including faulted ones, and `notReady`: those the readiness gate turned away. */
   counts(): Record<string, number>;
   /**
@@ -52,7 +52,7 @@ export async function startFaultProxy(
 ): Promise<FaultProxy> {
   const ca = readFileSync(caFile);
   const target = new URL(upstream);
-  let rule: (method: string, path: string) => Fault = () => ({ kind: "pass" });
+  let rule: (method: string, path: string, headers: IncomingHttpHeaders) => Fault = () => ({ kind: "pass" });
   let counts: Record<string, number> = {};
   let answers: { api: Record<number, number>; readyz: Record<number, number> } = { api: {}, readyz: {} };
   const answered = (path: string | undefined, status: number) => {
@@ -128,7 +128,7 @@ export async function startFaultProxy(
       const method = req.method ?? "GET";
       counts[method] = (counts[method] ?? 0) + 1;
       if (!ready) counts.notReady = (counts.notReady ?? 0) + 1;
-      const fault: Fault = ready ? rule(method, req.url ?? "/") : { kind: "status", status: 503 };
+      const fault: Fault = ready ? rule(method, req.url ?? "/", req.headers) : { kind: "status", status: 503 };
       const body = Buffer.concat(chunks);
       switch (fault.kind) {
         case "status":

@@ -24,7 +24,7 @@ import {
   ClientGoLocker,
   clientNodeLeaseApi,
   clientNodeLeaseApiFor,
-  gatewayFetchTransport,
+  gatewayServerTransport,
   gatewayKubeconfigTransport,
   SameCallsLocker,
 } from "./lib/direct.ts";
@@ -45,6 +45,9 @@ import { startCountingProxy } from "./lib/counting-proxy.ts";
 import type { WaitingResults } from "./lib/report-waiting.ts";
 import { type HandoverSetup, measureHandover } from "./phases/handover.ts";
 import { measureWaitingThroughput } from "./phases/waiting-throughput.ts";
+import { type DeployedMemoryResult, measureDeployedMemory } from "./phases/deployed-memory.ts";
+import { memoryQuantityBytes } from "./lib/memory-cgroup.ts";
+import { GATEWAY_MANIFEST, manifestObject } from "../test/infra/manifest-files.ts";
 import { measureDirectPolling, measureWaitingRequests } from "./phases/waiting-requests.ts";
 import { profileGateway } from "./phases/profile.ts";
 import { GATEWAY_VARIANTS, measureGatewayVariants, type VariantGateway } from "./phases/gateway-cpu-variants.ts";
@@ -105,7 +108,7 @@ const STEADY_ROWS: Array<{ runtime: "node" | "workerd"; waitSeconds: number }> =
 ];
 
 /** The phases, in the order they run; BENCH_PHASES picks some of them. */
-const PHASES = ["requests", "latency", "throughput", "waiting-throughput", "takeover", "handover", "waiting-requests", "profile", "worker-bundle"] as const;
+const PHASES = ["requests", "latency", "throughput", "waiting-throughput", "deployed-memory", "takeover", "handover", "waiting-requests", "profile", "worker-bundle"] as const;
 type Phase = (typeof PHASES)[number];
 const CHOSEN = chosenPhases(process.env.BENCH_PHASES);
 const runs = (phase: Phase) => CHOSEN.includes(phase);
@@ -226,13 +229,13 @@ async function main(): Promise<void> {
   const waitingThroughput: WaitingResults["waitingThroughput"] = [];
   let memory: MemoryResult[] = [];
   if (runs("latency") || runs("throughput") || runs("waiting-throughput")) {
-    const [nsNodeKc, nsNodeFetch, nsDirect] = (await namespaces("b-node-kc", "b-node-fetch", "b-direct")) as [string, string, string];
+    const [nsNodeKc, nsNodeServer, nsDirect] = (await namespaces("b-node-kc", "b-node-server", "b-direct")) as [string, string, string];
     progress("phase 2: starting gateways");
     const gwNodeKc = await track(startNodeGateway({ namespace: nsNodeKc, config: gatewayConfig() }));
-    const gwNodeFetch = await track(startNodeGateway({ namespace: nsNodeFetch, config: gatewayConfig(), server: cluster.server }));
+    const gwNodeServer = await track(startNodeGateway({ namespace: nsNodeServer, config: gatewayConfig(), server: cluster.server }));
     memory = [
       { id: "gw-node-kc", label: "gateway Node, kubeconfig transport", pid: gwNodeKc.pid, samples: {}, peakConnections: 0, peakConnectionsAt: "" },
-      { id: "gw-node-fetch", label: "gateway Node, fetch transport", pid: gwNodeFetch.pid, samples: {}, peakConnections: 0, peakConnectionsAt: "" },
+      { id: "gw-node-server", label: "gateway Node, `kubernetes.server` (undici)", pid: gwNodeServer.pid, samples: {}, peakConnections: 0, peakConnectionsAt: "" },
     ];
     const sampleMemory = (when: string) => {
       for (const m of memory) if (m.pid) m.samples[when] = procMemory(m.pid);
@@ -245,8 +248,8 @@ async function main(): Promise<void> {
       const [nsWorkerd] = (await namespaces("b-wd")) as [string];
       const gwWorkerd = await track(startWorkerGateway({ namespace: nsWorkerd, config: gatewayConfig() }));
 
-      /** The gateway's app itself in this process, over the fetch transport, as the Node entry builds it (access log discarded). */
-      const inProcessGateway = async (store: LockStore = new KubeLeaseStore(gatewayFetchTransport(cluster.server, kubeToken), nsDirect)) => {
+      /** The gateway's app itself in this process, over the Node transport for `kubernetes.server`, as the Node entry builds it (access log discarded). */
+      const inProcessGateway = async (store: LockStore = new KubeLeaseStore(gatewayServerTransport(cluster.server, kubeToken), nsDirect)) => {
         const loaded = loadConfig({
           LEASEGATE_CONFIG: JSON.stringify({ ...gatewayConfig(), namespace: nsDirect, kubernetes: { server: cluster.server } }),
           LEASEGATE_TOKEN_KEYS: TEST_TOKEN_KEY,
@@ -260,17 +263,17 @@ async function main(): Promise<void> {
         clientGoTarget("direct-cg-kc", new ClientGoLocker(kcApi, nsDirect, "direct-lat"), "lat-cg-kc"),
         clientGoTarget("direct-cg-ka", new ClientGoLocker(keepAliveApi, nsDirect, "direct-lat"), "lat-cg-ka"),
         sameCallsTarget("direct-same-kc", new SameCallsLocker(gatewayKubeconfigTransport(cluster.gatewayKubeconfig), nsDirect, "bench-lat"), "lat-same-kc"),
-        sameCallsTarget("direct-same-fetch", new SameCallsLocker(gatewayFetchTransport(cluster.server, kubeToken), nsDirect, "bench-lat"), "lat-same-fetch"),
+        sameCallsTarget("direct-same-server", new SameCallsLocker(gatewayServerTransport(cluster.server, kubeToken), nsDirect, "bench-lat"), "lat-same-server"),
         gatewayTarget("gw-node-kc", clientsOf(gwNodeKc)[0]!, "lat"),
-        gatewayTarget("gw-node-fetch", clientsOf(gwNodeFetch)[0]!, "lat"),
+        gatewayTarget("gw-node-server", clientsOf(gwNodeServer)[0]!, "lat"),
         gatewayTarget("gw-workerd", clientsOf(gwWorkerd)[0]!, "lat"),
         // Diagnostic: the gateway's app in this process, no HTTP hop and no second process.
         gatewayTarget("app-in-process", await inProcessGateway(), "lat-in-process"),
       ];
-      const probes = [hopProbe("hop-node", gwNodeFetch.url), hopProbe("hop-workerd", gwWorkerd.url)];
+      const probes = [hopProbe("hop-node", gwNodeServer.url), hopProbe("hop-workerd", gwWorkerd.url)];
       const gatewayPids = [
         { id: "gw-node-kc", pid: memory[0]!.pid },
-        { id: "gw-node-fetch", pid: memory[1]!.pid },
+        { id: "gw-node-server", pid: memory[1]!.pid },
         { id: "gw-workerd", pid: pidListeningOn(Number(new URL(gwWorkerd.url).port)) },
       ];
       let cpuBefore: number[] = [];
@@ -284,7 +287,7 @@ async function main(): Promise<void> {
         cpuMsPerOperation: g.pid ? (procCpuMs(g.pid) - cpuBefore[i]!) / lockOperations : Number.NaN,
       }));
       sampleMemory("after latency phase");
-      for (const [gw, pid] of [[gwNodeKc, memory[0]!.pid], [gwNodeFetch, memory[1]!.pid]] as const) assertAlive(gw, pid);
+      for (const [gw, pid] of [[gwNodeKc, memory[0]!.pid], [gwNodeServer, memory[1]!.pid]] as const) assertAlive(gw, pid);
       await stop(gwWorkerd);
 
       progress("phase 2b: CPU per operation in this process (diagnostic)");
@@ -292,7 +295,7 @@ async function main(): Promise<void> {
         [
           gatewayTarget(CPU_IDS.appOverMemory, await inProcessGateway(new MemoryStore()), "cpu-memory"),
           gatewayTarget(CPU_IDS.appOverKube, await inProcessGateway(), "cpu-app"),
-          sameCallsTarget(CPU_IDS.directSameFetch, new SameCallsLocker(gatewayFetchTransport(cluster.server, kubeToken), nsDirect, "bench-cpu"), "cpu-same"),
+          sameCallsTarget(CPU_IDS.directSameServer, new SameCallsLocker(gatewayServerTransport(cluster.server, kubeToken), nsDirect, "bench-cpu"), "cpu-same"),
           sameCallsTarget(
             CPU_IDS.directSameKubeconfig,
             new SameCallsLocker(gatewayKubeconfigTransport(cluster.gatewayKubeconfig), nsDirect, "bench-cpu"),
@@ -314,7 +317,7 @@ async function main(): Promise<void> {
       },
       {
         id: "keep-alive",
-        gateway: gwNodeFetch,
+        gateway: gwNodeServer,
         mem: memory[1]!,
         direct: Array.from({ length: maxClients }, (_, i) => new ClientGoLocker(keepAliveApi, nsDirect, `direct-c${i}`)),
       },
@@ -401,9 +404,32 @@ async function main(): Promise<void> {
         }
       }
     }
-    await Promise.all([stop(gwNodeKc), stop(gwNodeFetch)]);
+    await Promise.all([stop(gwNodeKc), stop(gwNodeServer)]);
     // Memory is reported for a run under the whole throughput load only.
     if (!runs("throughput")) memory = [];
+  }
+
+  // ---- 5b. memory as deployed: the heaviest throughput load on the host and inside the Deployment's memory limit ----
+  let deployedMemory: DeployedMemoryResult | undefined;
+  if (runs("deployed-memory")) {
+    const limit: string = manifestObject(GATEWAY_MANIFEST, "Deployment").spec.template.spec.containers[0].resources.limits.memory;
+    progress(`phase 5b: Node gateway memory on the host and inside the Deployment's memory limit (${limit}), the heaviest throughput load`);
+    const [nsDeployed] = (await namespaces("b-deployed")) as [string];
+    deployedMemory = await measureDeployedMemory({
+      limit,
+      limitBytes: memoryQuantityBytes(limit),
+      start: (cgroup) => track(startNodeGateway({ namespace: nsDeployed, config: gatewayConfig(), server: cluster.server, cgroup })),
+      stop,
+      side: (gw) => gatewaySide(clientsOf(gw)),
+      clients: Math.max(...CLIENT_COUNTS),
+      locks: Math.max(...LOCK_COUNTS),
+      warmupMs: PARAMS.throughputWarmupMs,
+      measureMs: PARAMS.throughputMs,
+    });
+    for (const run of deployedMemory.runs) {
+      progress(`  ${run.id}: idle ${run.idle?.rssKiB} KiB, peak ${run.afterLoad?.hwmKiB} KiB, ${run.cyclesPerSecond.toFixed(1)} cycles/s, ${run.cpuMsPerCycle.toFixed(2)} ms CPU per cycle, OOM kills ${run.oomKills}`);
+    }
+    if (deployedMemory.unavailable) progress(`  inside the limit: not measured, ${deployedMemory.unavailable}`);
   }
 
   // ---- 4. takeover after the holder stops renewing ----
@@ -453,13 +479,13 @@ async function main(): Promise<void> {
     progress("phase 6: hand-over latency (starting gateways in one namespace)");
     const [nsHandover] = (await namespaces("b-handover")) as [string];
     const hoNodeKc = await track(startNodeGateway({ namespace: nsHandover, config: gatewayConfig() }));
-    const hoNodeFetch = await track(startNodeGateway({ namespace: nsHandover, config: gatewayConfig(), server: cluster.server }));
+    const hoNodeServer = await track(startNodeGateway({ namespace: nsHandover, config: gatewayConfig(), server: cluster.server }));
     const hoWorkerd = await track(startWorkerGateway({ namespace: nsHandover, config: gatewayConfig() }));
     try {
       const client = (gw: GatewayHandle, i: number) => new GatewayClient(gw.url, jwts[i]!);
       const setups: HandoverSetup[] = [
         { id: "Node (kubeconfig)", holder: client(hoNodeKc, 0), holderGateway: "gw-node-kc", waiter: client(hoNodeKc, 1), waiterGateway: "gw-node-kc" },
-        { id: "Node (fetch)", holder: client(hoNodeFetch, 0), holderGateway: "gw-node-fetch", waiter: client(hoNodeFetch, 1), waiterGateway: "gw-node-fetch" },
+        { id: "Node (server)", holder: client(hoNodeServer, 0), holderGateway: "gw-node-server", waiter: client(hoNodeServer, 1), waiterGateway: "gw-node-server" },
         { id: "workerd", holder: client(hoWorkerd, 0), holderGateway: "gw-workerd", waiter: client(hoWorkerd, 1), waiterGateway: "gw-workerd" },
         { id: "Node → workerd", holder: client(hoNodeKc, 0), holderGateway: "gw-node-kc", waiter: client(hoWorkerd, 1), waiterGateway: "gw-workerd" },
         { id: "workerd → Node", holder: client(hoWorkerd, 0), holderGateway: "gw-workerd", waiter: client(hoNodeKc, 1), waiterGateway: "gw-node-kc" },
@@ -478,7 +504,7 @@ async function main(): Promise<void> {
         progress(`  ${setup.id}: hand-over p50 ${sorted[Math.ceil(sorted.length / 2) - 1]?.toFixed(1)} ms, max ${sorted[sorted.length - 1]?.toFixed(1)} ms`);
       }
     } finally {
-      await Promise.all([stop(hoNodeKc), stop(hoNodeFetch), stop(hoWorkerd)]);
+      await Promise.all([stop(hoNodeKc), stop(hoNodeServer), stop(hoWorkerd)]);
     }
   }
 
@@ -494,7 +520,7 @@ async function main(): Promise<void> {
       const gw = await track(start({ namespace: ns, config: gatewayConfig(), server: proxy.url }));
       try {
         const clients = clientsOf(gw);
-        const id = row.runtime === "node" ? "Node (fetch)" : "workerd";
+        const id = row.runtime === "node" ? "Node (server)" : "workerd";
         progress(`  ${id}, waitSeconds ${row.waitSeconds}`);
         const measured = await measureWaitingRequests({
           id,
@@ -537,7 +563,7 @@ async function main(): Promise<void> {
   // ---- 9. where the gateway's CPU goes ----
   let gatewayCpu: GatewayCpuResults | undefined;
   if (runs("profile")) {
-    progress(`phase 9: CPU profile of a Node gateway (fetch transport), ${PARAMS.profileCycles} cycles after ${PARAMS.profileWarmup}`);
+    progress(`phase 9: CPU profile of a Node gateway (kubernetes.server), ${PARAMS.profileCycles} cycles after ${PARAMS.profileWarmup}`);
     const [nsProfile] = (await namespaces("b-prof")) as [string];
     const profile = await profileGateway({
       start: (env) => track(startNodeGateway({ namespace: nsProfile, config: gatewayConfig(), server: cluster.server, env })),
@@ -631,6 +657,7 @@ async function main(): Promise<void> {
     throughput,
     takeover,
     memory,
+    deployedMemory,
     waiting: { params: WAITING_PARAMS, handover, waitingThroughput, waitingRequests, directPolling },
     gatewayCpu,
     workerBundle: workerBundleResult,

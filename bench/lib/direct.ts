@@ -15,7 +15,9 @@ import { CoordinationV1Api, KubeConfig } from "@kubernetes/client-node";
 import type { LeaseApi } from "../../src/kube/lease-api.ts";
 import { type LeaseObject, microTime } from "../../src/kube/lease-codec.ts";
 import { KubeLeaseStore } from "../../src/kube/lease-store.ts";
-import { fetchLeaseApi } from "../../src/kube/fetch-lease-api.ts";
+import { clusterLeaseApi } from "../../src/kube/cluster-access.ts";
+import { serverHeaders } from "../../src/kube/server-headers.ts";
+import { undiciTransport } from "../../src/kube/undici-transport.ts";
 import { kubeconfigLeaseApi } from "../../src/kube/kubeconfig-lease-api.ts";
 import type { LockRecord } from "../../src/locks/lock-record.ts";
 import { type GrantClaim, isStoreError } from "../../src/locks/lock-store.ts";
@@ -65,9 +67,10 @@ export function gatewayKubeconfigTransport(kubeconfigFile: string): LeaseApi {
   return kubeconfigLeaseApi(kc, 5000);
 }
 
-/** The gateway's fetch transport (Workers, and Node with `kubernetes.server`). */
-export function gatewayFetchTransport(server: string, bearerToken: string): LeaseApi {
-  return fetchLeaseApi({ server, bearerToken, timeoutMs: 5000 });
+/** The Node gateway's transport for `kubernetes.server`: a bearer token, sent with undici. */
+export function gatewayServerTransport(server: string, bearerToken: string): LeaseApi {
+  const headers = serverHeaders(bearerToken, undefined);
+  return clusterLeaseApi(undiciTransport(server, () => ({ headers })), 5000);
 }
 
 function statusOf(err: unknown): number | undefined {
@@ -179,7 +182,7 @@ export class SameCallsLocker {
   readonly store: KubeLeaseStore;
   readonly subject: string;
 
-  /** `api`: the gateway's own transports, kubeconfigLeaseApi (Node default) or fetchLeaseApi (Workers, `kubernetes.server`). */
+  /** `api`: the gateway's own transports, kubeconfigLeaseApi or the Node transport for `kubernetes.server`. */
   constructor(api: LeaseApi, namespace: string, subject: string) {
     this.store = new KubeLeaseStore(api, namespace);
     this.subject = subject;

@@ -38,7 +38,7 @@ export function renderGatewayCpuSection(g: GatewayCpuResults | undefined, sectio
     const s = p.summary;
     const perOp = (x: number) => `${ms(x / p.operations, 3)} ms`;
     out.push(
-      `One more Node gateway, configured like \`gw-node-fetch\` (fetch transport, default settings), runs with \`node --cpu-prof\` (one sample every ${p.intervalUs} µs); ` +
+      `One more Node gateway, configured like \`gw-node-server\` (\`kubernetes.server\`, default settings), runs with \`node --cpu-prof\` (one sample every ${p.intervalUs} µs); ` +
         `one caller runs ${p.cycles} sequential acquire → renew → release cycles after ${p.warmup} warm-up cycles. Only the samples taken while the recorded cycles ran ` +
         `(and ${g.settleMs} ms after them, while lock history is written) count: ${s.busySamples} busy samples of ${s.samples} over ${(s.windowMs / 1000).toFixed(1)} s, ` +
         `standing for ${s.busyMs.toFixed(0)} ms of main-thread time (${perOp(s.busyMs)} per operation). ` +
@@ -108,7 +108,7 @@ export function renderGatewayCpuSection(g: GatewayCpuResults | undefined, sectio
     out.push("### Lock history and the access log");
     out.push("");
     out.push(
-      `The Node gateway process's CPU per lock operation with each of them on and off: ${g.variants.length} fresh gateways (fetch transport, no profiler), ` +
+      `The Node gateway process's CPU per lock operation with each of them on and off: ${g.variants.length} fresh gateways (\`kubernetes.server\`, no profiler), ` +
         `each in its own namespace; one caller runs ${g.variantCycles} acquire → renew → release cycles against each after ${g.variantWarmup} warm-up cycles, ` +
         `${g.variantBlock} cycles per gateway per turn in an order rotated every turn. CPU is the process's user + system time from \`/proc/<pid>/stat\` ` +
         `(10 ms resolution) over the recorded cycles and ${g.settleMs} ms after them.`,

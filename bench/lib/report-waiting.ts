@@ -4,7 +4,7 @@ import type { ThroughputResult } from "../phases/throughput.ts";
 import type { DirectPollingRow, Interval, WaitingRequestsRow } from "../phases/waiting-requests.ts";
 import type { WaitingThroughputResult } from "../phases/waiting-throughput.ts";
 import { KUBE_VERBS } from "./counting-proxy.ts";
-import { ms, pct, summarize, table } from "./stats.ts";
+import { ms, pct, summarize, table, verdict } from "./stats.ts";
 
 export interface WaitingThroughputRow {
   pair: string;
@@ -47,7 +47,6 @@ export const WAITING_TARGETS = {
   noCollapseShare: 0.5,
 };
 
-const verdict = (ok: boolean, missBy: string) => (ok ? "PASS" : `MISS by ${missBy}`);
 const waitingRatio = (t: WaitingThroughputRow) =>
   t.direct === undefined ? Number.NaN : t.direct.perSecond > 0 ? t.waiting.perSecond / t.direct.perSecond : t.waiting.perSecond > 0 ? Infinity : Number.NaN;
 
@@ -231,7 +230,7 @@ export function renderWaitingSections(r: WaitingResults, first: number): string[
         "When the window closes, waiting requests are cut off, a grant that landed unseen is collected with the same key and released, and every other place is given up (`POST /locks/{name}/leave`). " +
         "The direct loop and the polling gateway are the rows of section 3 for the same configuration in this run (the direct loop backs off 2–200 ms between tries); " +
         "where section 3 did not run, the direct loop was measured beside the waiting run with the same code. " +
-        "The gateways are the two Node gateways of sections 2 and 3 (`gw-node-kc`, `gw-node-fetch`), straight to the apiserver. " +
+        "The gateways are the two Node gateways of sections 2 and 3 (`gw-node-kc`, `gw-node-server`), straight to the apiserver. " +
         "\"acquires/cycle\" counts the acquire requests of a completed cycle (1 when its first wait ends in the grant); \"kube requests/cycle\" are the gateway's `Server-Timing` counts " +
         "for the cycle's acquires and release; \"CPU ms/cycle\" is the CPU time of the benchmark process (HTTP clients) plus the gateway process over the whole run, warm-up included, per completed cycle. " +
         "\"cycles per client\" is the fewest and the most cycles one client completed in the window: with a fair line every client gets a turn in each round of C grants on a lock. " +

@@ -1,6 +1,6 @@
 /** The report's section on the Worker bundle and workerd's cold start, and their rows in the targets table. */
 import type { WorkerBundleResult } from "../phases/worker-bundle.ts";
-import { ms, summarize, table } from "./stats.ts";
+import { ms, summarize, table, verdict } from "./stats.ts";
 
 export const WORKER_TARGETS = {
   /** Uncompressed bundle, bytes (decimal megabytes, as Cloudflare states its limits). */
@@ -8,7 +8,6 @@ export const WORKER_TARGETS = {
 };
 
 const bytes = (n: number) => `${n.toLocaleString("en-US")} bytes (${(n / 1e6).toFixed(2)} MB)`;
-const verdict = (ok: boolean, missBy: string) => (ok ? "PASS" : `MISS by ${missBy}`);
 
 export function workerTargetRows(w: WorkerBundleResult | undefined): string[][] {
   if (!w) return [];

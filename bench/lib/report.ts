@@ -9,7 +9,9 @@ import type { WorkerBundleResult } from "../phases/worker-bundle.ts";
 import { type GatewayCpuResults, renderGatewayCpuSection } from "./report-cpu.ts";
 import { renderWaitingSections, type WaitingResults, waitingTargetRows } from "./report-waiting.ts";
 import { renderWorkerSection, workerTargetRows } from "./report-worker.ts";
-import { ms, pct, ratio, signedMs, summarize, table } from "./stats.ts";
+import { deployedMemoryTargetRows, renderDeployedMemory } from "./report-memory.ts";
+import type { DeployedMemoryResult } from "../phases/deployed-memory.ts";
+import { kib, ms, pct, ratio, signedMs, summarize, table, verdict } from "./stats.ts";
 
 export interface ThroughputRow {
   pair: string;
@@ -82,6 +84,8 @@ export interface BenchResults {
   throughput: ThroughputRow[];
   takeover: TakeoverRow[];
   memory: MemoryResult[];
+  /** Section 5: the Node gateway on the host and inside the Deployment's memory limit. */
+  deployedMemory?: DeployedMemoryResult;
   waiting: WaitingResults;
   /** Section 9: the gateway's CPU profile and its CPU with history and the access log on and off. */
   gatewayCpu?: GatewayCpuResults;
@@ -107,7 +111,7 @@ const TARGETS = {
 
 /** Gateway process CPU (latency phase) vs the in-process direct caller making the same Kubernetes requests over the same transport. */
 const CPU_VS_DIRECT: Array<{ gateway: string; direct: string; sameAs: string }> = [
-  { gateway: "gw-node-fetch", direct: CPU_IDS.directSameFetch, sameAs: "direct-same-fetch" },
+  { gateway: "gw-node-server", direct: CPU_IDS.directSameServer, sameAs: "direct-same-server" },
   { gateway: "gw-node-kc", direct: CPU_IDS.directSameKubeconfig, sameAs: "direct-same-kc" },
 ];
 
@@ -122,19 +126,19 @@ const LATENCY_LEGEND: Array<[string, string]> = [
   ["direct-cg-kc", "direct client-go-style loop with client-node built from the gateway's kubeconfig file (`loadFromFile` + `makeApiClient`); acquire GET+PUT, renew GET+PUT, release GET+PUT"],
   ["direct-cg-ka", "the same loop with client-node given no TLS options of its own (CA trusted process-wide), so it uses the shared keep-alive fetch dispatcher"],
   ["direct-same-kc", "exactly the gateway's Kubernetes requests (acquire GET + a revision-tested PATCH, renew 1 PATCH, release 1 PATCH) through the gateway's own Lease adapter and its Node kubeconfig transport, in the benchmark process"],
-  ["direct-same-fetch", "the same requests through the gateway's fetch transport (used on Workers and by Node with `kubernetes.server`)"],
+  ["direct-same-server", "the same requests through the Node gateway's transport for `kubernetes.server` (bearer token, undici `request`)"],
   ["gw-node-kc", "the gateway on Node, `kubernetes.kubeconfig` (the transport `inCluster` and kubeconfig deployments use)"],
-  ["gw-node-fetch", "the gateway on Node, `kubernetes.server` + bearer token (fetch transport)"],
+  ["gw-node-server", "the gateway on Node, `kubernetes.server` + bearer token (undici `request`)"],
   ["gw-workerd", "the gateway in workerd (Miniflare), `kubernetes.server` + bearer token (fetch transport)"],
-  ["app-in-process", "diagnostic: the gateway's own app (`createGateway`, fetch transport, access log discarded) called in the benchmark process through `app.request`: all of the gateway's work, without the HTTP hop and the second process"],
+  ["app-in-process", "diagnostic: the gateway's own app (`createGateway`, the Node transport for `kubernetes.server`, access log discarded) called in the benchmark process through `app.request`: all of the gateway's work, without the HTTP hop and the second process"],
 ];
 
 /** Gateway vs the direct caller that makes the very same Kubernetes requests over the same transport. */
 const ADDED: Array<{ gateway: string; baseline: string; node: boolean }> = [
   { gateway: "gw-node-kc", baseline: "direct-same-kc", node: true },
-  { gateway: "gw-node-fetch", baseline: "direct-same-fetch", node: true },
-  { gateway: "gw-workerd", baseline: "direct-same-fetch", node: false },
-  { gateway: "app-in-process", baseline: "direct-same-fetch", node: false },
+  { gateway: "gw-node-server", baseline: "direct-same-server", node: true },
+  { gateway: "gw-workerd", baseline: "direct-same-server", node: false },
+  { gateway: "app-in-process", baseline: "direct-same-server", node: false },
 ];
 
 const OPS: LatencyOp[] = ["acquire", "renew", "release"];
@@ -142,8 +146,6 @@ const OPS: LatencyOp[] = ["acquire", "renew", "release"];
 /** gateway / direct cycles per second; NaN when neither completed a cycle, Infinity when only the gateway did. */
 const throughputRatio = (t: ThroughputRow) => (t.direct.perSecond > 0 ? t.gateway.perSecond / t.direct.perSecond : t.gateway.perSecond > 0 ? Infinity : Number.NaN);
 
-const verdict = (ok: boolean, missBy: string) => (ok ? "PASS" : `MISS by ${missBy}`);
-const kib = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? "–" : `${(v / 1024).toFixed(1)} MiB`);
 const throughputGoal = `≥ ${(TARGETS.throughputRatio * 100).toFixed(0)} %`;
 const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : Number.NaN);
 
@@ -192,8 +194,8 @@ function memoryTargetRows(memory: MemoryResult[]): string[][] {
   if (memory.length === 0) return [];
   const rows: string[][] = [];
   for (const [what, key, field, goal] of [
-    ["Node gateway RSS idle after start", MEMORY_KEYS.idle, "rssKiB", TARGETS.idleRssMiB],
-    ["Node gateway peak RSS (VmHWM) over the latency and throughput runs (64 clients the heaviest)", MEMORY_KEYS.end, "hwmKiB", TARGETS.peakRssMiB],
+    ["Node gateway RSS idle after start (plain process on this machine)", MEMORY_KEYS.idle, "rssKiB", TARGETS.idleRssMiB],
+    ["Node gateway peak RSS (VmHWM) over the latency and throughput runs, plain process (64 clients the heaviest)", MEMORY_KEYS.end, "hwmKiB", TARGETS.peakRssMiB],
   ] as const) {
     const values = memory.map((m) => ({ id: m.id, kib: m.samples[key]?.[field] ?? Number.NaN }));
     const worst = Math.max(...values.map((v) => (Number.isFinite(v.kib) ? v.kib : Infinity)));
@@ -330,6 +332,7 @@ export function renderReport(r: BenchResults): string {
     ]);
   }
   summaryRows.push(...memoryTargetRows(r.memory));
+  summaryRows.push(...deployedMemoryTargetRows(r.deployedMemory, { idleMiB: TARGETS.idleRssMiB, peakMiB: TARGETS.peakRssMiB }));
   summaryRows.push(...waitingTargetRows(r.waiting));
   summaryRows.push(...workerTargetRows(r.workerBundle));
   out.push("## Targets");
@@ -459,7 +462,7 @@ export function renderReport(r: BenchResults): string {
         out.push(
           table(
             ["bare HTTP hop: `GET /healthz` from the benchmark client", "p50", "p99"],
-            hopRows.map(([id, xs]) => [id === "hop-node" ? "to `gw-node-fetch`" : id === "hop-workerd" ? "to `gw-workerd`" : id, ms(summarize(xs).p50), ms(summarize(xs).p99)]),
+            hopRows.map(([id, xs]) => [id === "hop-node" ? "to `gw-node-server`" : id === "hop-workerd" ? "to `gw-workerd`" : id, ms(summarize(xs).p50), ms(summarize(xs).p99)]),
           ),
         );
         out.push("");
@@ -474,7 +477,7 @@ export function renderReport(r: BenchResults): string {
         out.push("");
         out.push(
           "CPU per operation is the gateway process's user + system time over the recorded latency rounds divided by its acquire, renew and release calls in them; " +
-            "`gw-node-fetch` and `gw-workerd` also answered one `/healthz` per round. For workerd it is the workerd process. Resolution is 10 ms of CPU over the phase.",
+            "`gw-node-server` and `gw-workerd` also answered one `/healthz` per round. For workerd it is the workerd process. Resolution is 10 ms of CPU over the phase.",
         );
         out.push("");
       }
@@ -489,9 +492,9 @@ export function renderReport(r: BenchResults): string {
       out.push("");
       out.push(
         `The first row is the gateway's own work with no Kubernetes at all (the in-memory store): HTTP routing and validation, JWT verification, policy, lock tokens (target ≤ ${TARGETS.appCpuMs} ms). ` +
-          "The app over Kubernetes and the direct caller on the fetch transport differ by what the gateway does on top of the same Kubernetes requests. " +
+          "The app over Kubernetes and the direct caller on the same transport differ by what the gateway does on top of the same Kubernetes requests. " +
           `The direct callers are the baselines of the gateway processes' CPU above (target: the gateway process ≤ ${TARGETS.gatewayCpuRatio}× the direct caller on the same transport; ` +
-          "the gateway's figure also carries Node's HTTP server, the second process and, for `gw-node-fetch`, one `/healthz` per round). " +
+          "the gateway's figure also carries Node's HTTP server, the second process and, for `gw-node-server`, one `/healthz` per round). " +
           "CPU is this process's user + system time (`process.cpuUsage`), averaged over acquire, renew and release.",
       );
       out.push("");
@@ -502,7 +505,7 @@ export function renderReport(r: BenchResults): string {
     out.push("");
     const vs: Array<[string, string]> = [
       ["gw-node-kc", "direct-cg-kc"],
-      ["gw-node-fetch", "direct-cg-ka"],
+      ["gw-node-server", "direct-cg-ka"],
       ["gw-workerd", "direct-cg-ka"],
     ];
     out.push(
@@ -537,7 +540,7 @@ export function renderReport(r: BenchResults): string {
       const pairLabel =
         pair === "kubeconfig"
           ? "`gw-node-kc` vs the loop with client-node from the kubeconfig file (`direct-cg-kc`)"
-          : "`gw-node-fetch` vs the loop with client-node on keep-alive connections (`direct-cg-ka`)";
+          : "`gw-node-server` vs the loop with client-node on keep-alive connections (`direct-cg-ka`)";
       out.push(`### ${pair} transport: ${pairLabel}`);
       out.push("");
       out.push(
@@ -617,9 +620,11 @@ export function renderReport(r: BenchResults): string {
   }
 
   // ---- 5. memory ----
-  if (r.memory.length > 0) {
+  if (r.memory.length > 0 || r.deployedMemory) {
     out.push("## 5. Gateway memory");
     out.push("");
+  }
+  if (r.memory.length > 0) {
     out.push(
       "Resident memory of the Node gateway processes (`/proc/<pid>/status` of the gateway's child process). VmHWM is the peak resident set since the " +
         "process started, so the last column is the peak over latency and all throughput runs, the heaviest being 64 clients on 100 locks. " +
@@ -642,6 +647,7 @@ export function renderReport(r: BenchResults): string {
     );
     out.push("");
   }
+  out.push(...renderDeployedMemory(r.deployedMemory));
 
   // ---- 6–8. waiting in line ----
   out.push(...renderWaitingSections(r.waiting, 6));
@@ -656,7 +662,7 @@ export function renderReport(r: BenchResults): string {
   out.push(
     [
       "- `npm run bench` starts the local kube-apiserver + etcd (`infra/test-cluster`), then runs `bench/run.ts`; `BENCH_QUICK=1` shrinks every sample; " +
-        "`BENCH_PHASES=handover,waiting-requests` (any of requests, latency, throughput, waiting-throughput, takeover, handover, waiting-requests, profile, worker-bundle) runs only those phases and prints their sections without writing this file; " +
+        "`BENCH_PHASES=handover,waiting-requests` (any of requests, latency, throughput, waiting-throughput, deployed-memory, takeover, handover, waiting-requests, profile, worker-bundle) runs only those phases and prints their sections without writing this file; " +
         "`BENCH_PROFILE_DIR=<folder>` keeps section 9's `.cpuprofile` there.",
       "- Gateways are the real thing: `node dist/gateway/node.js` (the compiled entry `npm run build` makes and the container image runs) as a child process and the `wrangler deploy --dry-run` bundle in workerd (Miniflare), started by `test/support/gateway.ts` " +
         "with the least-privileged ServiceAccount `leasegate/leasegate` and each in its own namespace; default settings (access log on, request timeout 5 s) except where stated.",

@@ -42,3 +42,9 @@ export function table(header: string[], rows: Array<Array<string | number>>, ali
 }
 
 export const sleep = (msec: number) => new Promise<void>((resolve) => setTimeout(resolve, msec));
+
+/** A targets-table result cell. */
+export const verdict = (ok: boolean, missBy: string): string => (ok ? "PASS" : `MISS by ${missBy}`);
+
+/** KiB as MiB for a table cell; "–" when not measured. */
+export const kib = (v: number | undefined): string => (v === undefined || !Number.isFinite(v) ? "–" : `${(v / 1024).toFixed(1)} MiB`);

@@ -12,8 +12,8 @@ import type { LatencyTarget } from "./latency.ts";
 /** The measurements' names, which the report's targets look up. */
 export const CPU_IDS = {
   appOverMemory: "app over in-memory store",
-  appOverKube: "app over Kubernetes (fetch transport)",
-  directSameFetch: "direct, same Kubernetes requests (fetch transport)",
+  appOverKube: "app over Kubernetes (server transport)",
+  directSameServer: "direct, same Kubernetes requests (server transport)",
   directSameKubeconfig: "direct, same Kubernetes requests (kubeconfig transport)",
 } as const;
 

@@ -1,6 +1,6 @@
 /**
  * Phase 9, second part: the Node gateway process's CPU per lock operation with lock history and
- * the access log each on and off. Every setting runs in its own fresh gateway (fetch transport);
+ * the access log each on and off. Every setting runs in its own fresh gateway (`kubernetes.server`);
  * one caller runs sequential acquire → renew → release cycles against them in turn, a block of
  * cycles each in an order rotated every round, so background load falls on all of them alike.
  * A gateway uses no CPU while the others are called, except to finish its own lock history

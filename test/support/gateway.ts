@@ -36,6 +36,11 @@ export interface GatewayOptions {
   server?: string;
   /** The Node entry, relative to the repository: `src/node.ts` unless the compiled `dist/gateway/node.js` (`npm run build`) is wanted. */
   entry?: string;
+  /**
+   * A cgroup directory (with a memory limit) to start the gateway in, as a pod's container is:
+   * Node sizes its heap from that limit at start-up, so it cannot be joined later.
+   */
+  cgroup?: string;
 }
 
 export const TEST_TOKEN_KEY = Buffer.from("leasegate-test-token-key-0123456789abcdef").toString("base64url");
@@ -59,7 +64,10 @@ export async function startNodeGateway(options: GatewayOptions): Promise<Gateway
     ...options.env,
   };
   delete env.KUBECONFIG;
-  const child = spawn(process.execPath, [join(root, options.entry ?? "src/node.ts")], { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] });
+  const argv = [process.execPath, join(root, options.entry ?? "src/node.ts")];
+  // The shell joins the cgroup and then becomes node (same pid), so node starts inside it.
+  const [command, ...args] = options.cgroup ? ["/bin/sh", "-c", 'echo $$ > "$0/cgroup.procs" && exec "$@"', options.cgroup, ...argv] : argv;
+  const child = spawn(command!, args, { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] });
   let logs = "";
   child.stderr!.on("data", (chunk: Buffer) => {
     logs += chunk.toString();

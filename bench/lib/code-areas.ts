@@ -41,7 +41,7 @@ export const CODE_AREA_SCOPE: Record<CodeArea, string> = {
   jose: "`jose` (JWT verification around WebCrypto)",
   "@kubernetes/client-node": "`@kubernetes/client-node`",
   undici: "the `undici` package and Node's bundled copy behind `fetch` (`node:internal/deps/undici`)",
-  "Node HTTP server, sockets, streams": "`node:_http_*`, `node:http`, `node:net`, stream internals (Node and web streams); sockets and streams serve undici's connections too",
+  "Node HTTP server, sockets, streams": "`node:_http_*`, `node:http`, `node:http2` (undici speaks HTTP/2 to the apiserver), TLS, `node:net`, stream internals (Node and web streams); sockets and streams serve undici's connections too",
   WebCrypto: "`node:internal/crypto/*` on the main thread (the jobs themselves run on the libuv thread pool, see below)",
   GC: "`(garbage collector)`: the main thread's share of garbage collection",
   "module loading": "`node:internal/modules/*`, type stripping (`amaro`), the CommonJS lexer, internal module compilation",
@@ -88,7 +88,7 @@ const SRC_AREAS: Record<string, CodeArea> = {
   history: "src/history",
 };
 
-const NODE_HTTP = [/^node:_http_/, /^node:https?$/, /^node:net$/, /^node:internal\/net$/, /^node:internal\/stream_base_commons$/, /^node:stream$/, /^node:internal\/streams\//, /^node:internal\/webstreams\//];
+const NODE_HTTP = [/^node:_http_/, /^node:https?$/, /^node:http2$/, /^node:internal\/http2\//, /^node:_tls_/, /^node:tls$/, /^node:net$/, /^node:internal\/net$/, /^node:internal\/stream_base_commons$/, /^node:stream$/, /^node:internal\/streams\//, /^node:internal\/webstreams\//];
 const MODULE_LOADING = [/^node:internal\/modules\//, /^node:internal\/deps\/amaro\//, /^node:internal\/deps\/cjs-module-lexer\//, /^node:internal\/bootstrap\/realm$/];
 
 /**
@@ -118,8 +118,10 @@ export function areaOf(frame: Frame): CodeArea | undefined {
     if (pkg === "zod" || pkg === "undici" || pkg === "jose" || pkg === "@kubernetes/client-node") return pkg;
     return "other";
   }
-  if (path.startsWith(`${REPO_ROOT}src/`)) {
-    const folder = path.slice(`${REPO_ROOT}src/`.length).split("/")[0] ?? "";
+  // The compiled gateway (dist/gateway, `npm run build`) mirrors src/ folder for folder.
+  const source = [`${REPO_ROOT}src/`, `${REPO_ROOT}dist/gateway/`].find((root) => path.startsWith(root));
+  if (source) {
+    const folder = path.slice(source.length).split("/")[0] ?? "";
     return SRC_AREAS[folder] ?? "other src";
   }
   return "other";

@@ -61,6 +61,7 @@ const PARAMS = QUICK
       latencyRounds: 30,
       latencyWarmup: 8,
       cpuCycles: 60,
+      cpuWarmup: 20,
       throughputWarmupMs: 300,
       throughputMs: 800,
       takeoverTrials: 1,
@@ -75,6 +76,8 @@ const PARAMS = QUICK
       latencyRounds: 300,
       latencyWarmup: 30,
       cpuCycles: 400,
+      // The optimizing compiler needs a few hundred calls of the hot paths before their cost settles.
+      cpuWarmup: 200,
       throughputWarmupMs: 1000,
       throughputMs: 5000,
       takeoverTrials: 4,
@@ -303,7 +306,7 @@ async function main(): Promise<void> {
           ),
         ],
         PARAMS.cpuCycles,
-        Math.min(50, PARAMS.cpuCycles),
+        PARAMS.cpuWarmup,
       );
     }
 

@@ -9,7 +9,7 @@ import type { LeaseApi } from "../kube/lease-api.ts";
  * service account, a direct server URL with a bearer token, then $KUBECONFIG. None of them is a
  * start-up error: the gateway never guesses a cluster.
  *
- * Each transport is imported only when it is the one configured: client-node (about 85 MiB of
+ * Each transport is imported only when it is the one configured: client-node (about 50 MiB of
  * resident memory once loaded) only for a kubeconfig file. All three send with undici's
  * `request`, not the runtime's `fetch` (docs/design.md, "Talking to the apiserver").
  */

@@ -293,7 +293,7 @@ async function main(): Promise<void> {
       for (const [gw, pid] of [[gwNodeKc, memory[0]!.pid], [gwNodeServer, memory[1]!.pid]] as const) assertAlive(gw, pid);
       await stop(gwWorkerd);
 
-      progress("phase 2b: CPU per operation in this process (diagnostic)");
+      progress("phase 2b: CPU per operation, one caller back to back (in process, then the Node gateways)");
       cpu = await measureCpu(
         [
           gatewayTarget(CPU_IDS.appOverMemory, await inProcessGateway(new MemoryStore()), "cpu-memory"),
@@ -308,6 +308,13 @@ async function main(): Promise<void> {
         PARAMS.cpuCycles,
         PARAMS.cpuWarmup,
       );
+      // The Node gateways measured the same way (one caller, back to back, after the same warm-up): the like-for-like figure for the CPU target.
+      for (const [id, gw, pid] of [
+        [CPU_IDS.gatewayProcessServer, gwNodeServer, memory[1]!.pid],
+        [CPU_IDS.gatewayProcessKubeconfig, gwNodeKc, memory[0]!.pid],
+      ] as const) {
+        if (pid) cpu.push(...(await measureCpu([gatewayTarget(id, clientsOf(gw)[0]!, "cpu-gw")], PARAMS.cpuCycles, PARAMS.cpuWarmup, () => procCpuMs(pid))));
+      }
     }
 
     // ---- 3. throughput of acquire→release cycles ----

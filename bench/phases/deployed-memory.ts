@@ -45,7 +45,14 @@ export async function measureDeployedMemory(opts: {
   const cgroup = memoryCgroup(`leasegate-bench-${process.pid}`, opts.limitBytes);
   if ("unavailable" in cgroup) result.unavailable = cgroup.unavailable;
   const settings = [{ id: "host" as const, dir: undefined }, ...("dir" in cgroup ? [{ id: "memory limit" as const, dir: cgroup.dir }] : [])];
-  for (const setting of settings) {
+  try {
+    for (const setting of settings) await measureOne(setting);
+  } finally {
+    if ("dir" in cgroup) cgroup.remove();
+  }
+  return result;
+
+  async function measureOne(setting: (typeof settings)[number]): Promise<void> {
     const gw = await opts.start(setting.dir);
     try {
       await new Promise((resolve) => setTimeout(resolve, 1000));
@@ -60,12 +67,10 @@ export async function measureDeployedMemory(opts: {
         cyclesPerSecond: load.perSecond,
         cpuMsPerCycle: gw.pid ? (procCpuMs(gw.pid) - cpuBefore) / load.totalCycles : Number.NaN,
         errors: load.errors,
-        oomKills: "dir" in cgroup && setting.dir ? cgroup.oomKills() : 0,
+        oomKills: setting.dir && "dir" in cgroup ? cgroup.oomKills() : 0,
       });
     } finally {
       await opts.stop(gw);
     }
   }
-  if ("dir" in cgroup) cgroup.remove();
-  return result;
 }

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type ClusterHandle, createLockNamespace, startCluster } from "../../infra/test-cluster/cluster.ts";
+import { type ClusterHandle, clusterEnvironment, createLockNamespace, startCluster } from "../../infra/test-cluster/cluster.ts";
 import { controlCluster } from "../support/cluster.ts";
 import { type FaultProxy, startFaultProxy } from "../support/fault-proxy.ts";
 import { type GatewayHandle, startNodeGateway, startWorkerGateway } from "../support/gateway.ts";
@@ -15,8 +15,10 @@ import { type OidcIssuer, startOidcIssuer } from "../support/oidc-issuer.ts";
  * with no load balancer checking /readyz in between) must answer that with 503 and Retry-After,
  * never with 502 `backend_forbidden`: nothing is wrong with its permissions.
  *
- * Each gateway reaches the apiserver through its own pass-through proxy, with no readiness gate,
- * which counts the apiserver's answers: the run must show that 403s actually reached the gateways.
+ * Each gateway but one reaches the apiserver through its own pass-through proxy, with no readiness
+ * gate, which counts the apiserver's answers: the run must show that 403s actually reached those
+ * gateways. The last one talks to the apiserver itself over TLS and HTTP/2, as a gateway with
+ * `kubernetes.server` or `inCluster` does, and must come through the restart the same way.
  * This file restarts the apiserver, so it runs on a cluster of its own.
  */
 const AUDIENCE = "leasegate";
@@ -69,14 +71,25 @@ function kubeconfigFor(server: string): string {
   return path;
 }
 
+/** Each gateway, given the URL it is to reach the apiserver at: its proxy's, or the apiserver's own for the unproxied one. */
 const transports = {
-  "Node, fetch transport (kubernetes.server)": (server: string) =>
+  "Node, kubernetes.server": (server: string) =>
     startNodeGateway({ namespace, config: config(), server, kubernetes: { requestTimeoutMs: 2_000 }, env: { LEASEGATE_KUBE_TOKEN: kubeToken } }),
   "Node, kubeconfig transport": (server: string) =>
     startNodeGateway({ namespace, config: config(), kubernetes: { kubeconfig: kubeconfigFor(server), requestTimeoutMs: 2_000 } }),
   "workerd, fetch transport": (server: string) =>
     startWorkerGateway({ namespace, config: config(), server, kubernetes: { requestTimeoutMs: 2_000 }, env: { LEASEGATE_KUBE_TOKEN: kubeToken } }),
+  "Node, kubernetes.server over HTTP/2 to the apiserver itself (unproxied)": (server: string) =>
+    startNodeGateway({
+      namespace,
+      config: config(),
+      server,
+      kubernetes: { requestTimeoutMs: 2_000 },
+      // This cluster's own CA, which the suite's environment does not carry.
+      env: { LEASEGATE_KUBE_TOKEN: kubeToken, NODE_EXTRA_CA_CERTS: clusterEnvironment(cluster).NODE_EXTRA_CA_CERTS },
+    }),
 };
+const UNPROXIED = 1;
 
 interface Answer {
   gateway: string;
@@ -89,8 +102,8 @@ interface Answer {
 describe("an apiserver restart, with the gateways connected directly", () => {
   it("is only ever 200, 409 or 503 with Retry-After, although the apiserver answered 403", { timeout: 240_000 }, async () => {
     const names = Object.keys(transports) as Array<keyof typeof transports>;
-    const proxies: FaultProxy[] = await Promise.all(names.map(() => startFaultProxy(cluster.server, cluster.caFile)));
-    const gateways: GatewayHandle[] = await Promise.all(names.map((name, i) => transports[name](proxies[i]!.url)));
+    const proxies: FaultProxy[] = await Promise.all(names.slice(0, -UNPROXIED).map(() => startFaultProxy(cluster.server, cluster.caFile)));
+    const gateways: GatewayHandle[] = await Promise.all(names.map((name, i) => transports[name](proxies[i]?.url ?? cluster.server)));
     try {
       const jwts = await Promise.all(Array.from({ length: CLIENTS_PER_GATEWAY }, (_, i) => issuer.mint({ sub: `client-${i}` }, { expiresIn: 3600 })));
       // Every lock exists before the restart, so reading one is a 200.
@@ -144,13 +157,13 @@ describe("an apiserver restart, with the gateways connected directly", () => {
       const summary = {
         restarts,
         answers: answers.length,
-        refusalsFromApiserver: Object.fromEntries(names.map((name, i) => [name, refusalsSeen()[i]])),
-        readyzAnswersFromApiserver: Object.fromEntries(names.map((name, i) => [name, proxies[i]!.answers().readyz])),
+        refusalsFromApiserver: Object.fromEntries(proxies.map((proxy, i) => [names[i], refusalsSeen()[i]])),
+        readyzAnswersFromApiserver: Object.fromEntries(proxies.map((proxy, i) => [names[i], proxy.answers().readyz])),
         byStatus: answers.reduce<Record<string, number>>((counts, a) => ({ ...counts, [a.status]: (counts[a.status] ?? 0) + 1 }), {}),
       };
       console.log(`apiserver restart: ${JSON.stringify(summary)}`);
 
-      // The scenario happened: every gateway was answered 403 by the restarting apiserver.
+      // The scenario happened: every proxied gateway was answered 403 by the restarting apiserver.
       for (const [name, seen] of Object.entries(summary.refusalsFromApiserver)) expect(seen, `403s that reached ${name}`).toBeGreaterThan(0);
       // And no caller learned of it as anything but "unavailable, retry".
       const wrong = answers.filter(
@@ -161,7 +174,12 @@ describe("an apiserver restart, with the gateways connected directly", () => {
         for (const [i, gateway] of gateways.entries()) console.log(names[i], gateway.logs().split("\n").filter((line) => line.includes('"level":"error"')).slice(0, 5).join("\n"));
       }
       expect(wrong.slice(0, 10)).toEqual([]);
-      expect(answers.filter((a) => a.status === 503).length).toBeGreaterThan(0);
+      // Every gateway felt the restart, and every one serves again after it.
+      for (const name of names) expect(answers.filter((a) => a.gateway === name && a.status === 503).length, `503s from ${name}`).toBeGreaterThan(0);
+      for (const [i, gateway] of gateways.entries()) {
+        const read = await callGateway(gateway.url, "GET", `/locks/${LOCKS[0]}`, { jwt: jwts[0] });
+        expect(read.status, `${names[i]} after the restarts: ${JSON.stringify(read.body)}`).toBe(200);
+      }
     } finally {
       await Promise.all(gateways.map((gateway) => gateway.stop()));
       await Promise.all(proxies.map((proxy) => proxy.close()));

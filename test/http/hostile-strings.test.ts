@@ -1,26 +1,18 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { memoryApp, memoryAppWithAlice } from "../support/memory-app.ts";
-import type { OidcIssuer } from "../support/oidc-issuer.ts";
+import { describe, expect, it } from "vitest";
+import { memoryAppWithAliceForSuite } from "../support/memory-app.ts";
 
 /**
  * Holder labels and metadata are shown to other callers: in the CLI's wait progress and errors,
  * in `status` and `list`, in CI logs and in `kubectl get leases`. Characters that terminals or
  * log parsers act on, or that reorder what is displayed, are refused before anything is written.
  */
-let issuer: OidcIssuer;
-let app: Awaited<ReturnType<typeof memoryApp>>["app"];
-let store: Awaited<ReturnType<typeof memoryApp>>["store"];
-let alice: string;
 
-beforeAll(async () => {
-  ({ issuer, app, store, alice } = await memoryAppWithAlice());
-});
-afterAll(() => issuer.close());
+const suite = memoryAppWithAliceForSuite();
 
 const acquire = (lock: string, body: unknown) =>
-  app.request(`/locks/${lock}/acquire`, {
+  suite.app.request(`/locks/${lock}/acquire`, {
     method: "POST",
-    headers: { authorization: `Bearer ${alice}`, "content-type": "application/json" },
+    headers: { authorization: `Bearer ${suite.alice}`, "content-type": "application/json" },
     body: JSON.stringify(body),
   });
 
@@ -53,13 +45,13 @@ describe("text shown to other callers", () => {
   it.each(REFUSED.map((codePoint) => [hex(codePoint), codePoint]))("refuses %s in a holder label, writing nothing", async (_, codePoint) => {
     const lock = `team-a-holder-${codePoint.toString(16)}`;
     await expectRefused(await acquire(lock, { holder: `ci${String.fromCodePoint(codePoint)}job` }), "json.holder", codePoint);
-    expect(await store.get(lock)).toBeNull();
+    expect(await suite.store.get(lock)).toBeNull();
   });
 
   it.each(REFUSED.map((codePoint) => [hex(codePoint), codePoint]))("refuses %s in a metadata value, naming its key", async (_, codePoint) => {
     const lock = `team-a-meta-${codePoint.toString(16)}`;
     await expectRefused(await acquire(lock, { holder: "ci", metadata: { run: "1", commit: `abc${String.fromCodePoint(codePoint)}` } }), "json.metadata.commit", codePoint);
-    expect(await store.get(lock)).toBeNull();
+    expect(await suite.store.get(lock)).toBeNull();
   });
 
   it("refuses a metadata key with a control character, naming the key", async () => {
@@ -67,13 +59,13 @@ describe("text shown to other callers", () => {
     expect(res.status).toBe(400);
     const problem = (await res.json()) as { errors: Array<{ path: string }> };
     expect(problem.errors.map((e) => e.path).sort()).toEqual(["json.metadata.a\nb", "json.metadata.x\u001b[31m"]);
-    expect(await store.get("team-a-meta-key")).toBeNull();
+    expect(await suite.store.get("team-a-meta-key")).toBeNull();
   });
 
   it("refuses the workflow-command injection of a holder that starts new log lines", async () => {
     const holder = "x\n::stop-commands::zz\n::add-mask::nothing\nzz";
     await expectRefused(await acquire("team-a-inject", { holder }), "json.holder", 0x0a);
-    expect(await store.get("team-a-inject")).toBeNull();
+    expect(await suite.store.get("team-a-inject")).toBeNull();
   });
 
   it.each(ALLOWED)("accepts %j as a holder label and a metadata value, and shows it back unchanged", async (text) => {
@@ -81,6 +73,6 @@ describe("text shown to other callers", () => {
     const res = await acquire(lock, { holder: text, metadata: { note: text } });
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({ holder: text, metadata: { note: text } });
-    expect((await store.get(lock))?.record).toBeDefined();
+    expect((await suite.store.get(lock))?.record).toBeDefined();
   });
 });

@@ -1,25 +1,21 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { memoryApp, memoryAppWithAlice } from "../support/memory-app.ts";
-import type { OidcIssuer } from "../support/oidc-issuer.ts";
+import { beforeAll, describe, expect, it } from "vitest";
+import { memoryAppWithAliceForSuite } from "../support/memory-app.ts";
 
-let issuer: OidcIssuer;
-let app: Awaited<ReturnType<typeof memoryApp>>["app"];
-let alice: string;
 let bob: string;
 let carol: string;
 let reader: string;
 let names = 0;
 
+const suite = memoryAppWithAliceForSuite();
+
 beforeAll(async () => {
-  ({ issuer, app, alice } = await memoryAppWithAlice());
-  bob = await issuer.mint({ sub: "team-a:bob" });
-  carol = await issuer.mint({ sub: "team-a:carol" });
-  reader = await issuer.mint({ sub: "reader" });
+  bob = await suite.issuer.mint({ sub: "team-a:bob" });
+  carol = await suite.issuer.mint({ sub: "team-a:carol" });
+  reader = await suite.issuer.mint({ sub: "reader" });
 });
-afterAll(() => issuer.close());
 
 const call = (method: string, path: string, jwt: string, body?: unknown, headers: Record<string, string> = {}) =>
-  app.request(path, {
+  suite.app.request(path, {
     method,
     headers: { authorization: `Bearer ${jwt}`, ...(body === undefined ? {} : { "content-type": "application/json" }), ...headers },
     body: body === undefined ? undefined : JSON.stringify(body),
@@ -29,7 +25,7 @@ const freshLock = () => `team-a-queue-${names++}`;
 
 /** Holds `lock` for alice and puts bob in line behind her with one short wait. */
 async function heldWithBobInLine(lock: string, headers: Record<string, string> = {}) {
-  const held = await json(await call("POST", `/locks/${lock}/acquire`, alice, { holder: "deploy #1", ttlSeconds: 60 }));
+  const held = await json(await call("POST", `/locks/${lock}/acquire`, suite.alice, { holder: "deploy #1", ttlSeconds: 60 }));
   const waited = await call("POST", `/locks/${lock}/acquire`, bob, { holder: "deploy #2", waitSeconds: 1 }, headers);
   return { held, waited };
 }
@@ -47,7 +43,7 @@ describe("waiting in line over HTTP", () => {
   it("refuses a free lock to a caller without a place while others wait, saying how many", async () => {
     const lock = freshLock();
     const { held } = await heldWithBobInLine(lock);
-    await call("POST", `/locks/${lock}/release`, alice, { token: held.token });
+    await call("POST", `/locks/${lock}/release`, suite.alice, { token: held.token });
     const refused = await call("POST", `/locks/${lock}/acquire`, carol);
     expect(refused.status).toBe(409);
     const problem = await json(refused);
@@ -60,7 +56,7 @@ describe("waiting in line over HTTP", () => {
     const lock = freshLock();
     const { held, waited } = await heldWithBobInLine(lock);
     const { ticket } = await json(waited);
-    await call("POST", `/locks/${lock}/release`, alice, { token: held.token });
+    await call("POST", `/locks/${lock}/release`, suite.alice, { token: held.token });
     const granted = await call("POST", `/locks/${lock}/acquire`, bob, { waitSeconds: 1, ticket });
     expect(granted.status).toBe(200);
     expect(await json(granted)).toMatchObject({ subject: "team-a:bob" });

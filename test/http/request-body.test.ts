@@ -1,6 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { OidcIssuer } from "../support/oidc-issuer.ts";
-import { memoryApp, memoryAppWithAlice } from "../support/memory-app.ts";
+import { describe, expect, it } from "vitest";
+import { memoryAppWithAliceForSuite } from "../support/memory-app.ts";
 
 /**
  * A lock request's body is read once, before anything else looks at it: at most 16 KiB of it,
@@ -10,17 +9,10 @@ import { memoryApp, memoryAppWithAlice } from "../support/memory-app.ts";
 const LIMIT = 16 * 1024;
 const JSON_TYPE = { "content-type": "application/json" };
 
-let issuer: OidcIssuer;
-let app: Awaited<ReturnType<typeof memoryApp>>["app"];
-let store: Awaited<ReturnType<typeof memoryApp>>["store"];
-let alice: string;
 
-beforeAll(async () => {
-  ({ issuer, app, store, alice } = await memoryAppWithAlice());
-});
-afterAll(() => issuer.close());
+const suite = memoryAppWithAliceForSuite();
 
-const auth = () => ({ authorization: `Bearer ${alice}` });
+const auth = () => ({ authorization: `Bearer ${suite.alice}` });
 
 /** A POST whose body comes as a stream of these chunks, without a Content-Length. */
 function chunked(path: string, chunks: Uint8Array[], headers: Record<string, string>) {
@@ -30,13 +22,13 @@ function chunked(path: string, chunks: Uint8Array[], headers: Record<string, str
       controller.close();
     },
   });
-  return app.request(path, { method: "POST", headers, body, duplex: "half" } as RequestInit);
+  return suite.app.request(path, { method: "POST", headers, body, duplex: "half" } as RequestInit);
 }
 
 /** A POST whose body says its length. */
 function declared(path: string, body: Uint8Array<ArrayBuffer> | string, headers: Record<string, string>) {
   const bytes = typeof body === "string" ? new TextEncoder().encode(body) : body;
-  return app.request(path, { method: "POST", headers: { ...headers, "content-length": String(bytes.byteLength) }, body: bytes });
+  return suite.app.request(path, { method: "POST", headers: { ...headers, "content-length": String(bytes.byteLength) }, body: bytes });
 }
 
 /** An acquire body of exactly `size` bytes: a holder (always too long to be valid) padded out. */
@@ -59,7 +51,7 @@ describe("a lock request's body", () => {
     expect(await problemOf(await declared("/locks/team-a-big/acquire", over, { ...auth(), ...JSON_TYPE }))).toMatchObject({ status: 413, code: "payload_too_large" });
     const pieces = [utf8(over.slice(0, 10_000)), utf8(over.slice(10_000))];
     expect(await problemOf(await chunked("/locks/team-a-big/acquire", pieces, { ...auth(), ...JSON_TYPE }))).toMatchObject({ status: 413, code: "payload_too_large" });
-    expect(await store.get("team-a-big")).toBeNull();
+    expect(await suite.store.get("team-a-big")).toBeNull();
   });
 
   it("of exactly 16 KiB is read and validated, whether declared or chunked", async () => {
@@ -92,7 +84,7 @@ describe("a lock request's body", () => {
     // Split inside the invalid sequence: the bytes are judged together, not chunk by chunk.
     const split = notUtf8.indexOf(0xff);
     expect(await problemOf(await chunked("/locks/team-a-bytes/acquire", [notUtf8.subarray(0, split), notUtf8.subarray(split)], { ...auth(), ...JSON_TYPE }))).toMatchObject(expected);
-    expect(await store.get("team-a-bytes")).toBeNull();
+    expect(await suite.store.get("team-a-bytes")).toBeNull();
   });
 
   it("in UTF-8 split anywhere, even inside a character, arrives as the caller sent it", async () => {
@@ -125,9 +117,9 @@ describe("a lock request's body", () => {
         controller.error(new TypeError("terminated"));
       },
     });
-    const res = await app.request("/locks/team-a-cut/acquire", { method: "POST", headers: JSON_TYPE, body, duplex: "half" } as RequestInit);
+    const res = await suite.app.request("/locks/team-a-cut/acquire", { method: "POST", headers: JSON_TYPE, body, duplex: "half" } as RequestInit);
     expect(await problemOf(res)).toMatchObject({ status: 400, code: "invalid_request", errors: [{ path: "body" }] });
-    expect(await store.get("team-a-cut")).toBeNull();
+    expect(await suite.store.get("team-a-cut")).toBeNull();
   });
 
   it("that is valid is used once for the whole lifecycle, chunked or declared", async () => {

@@ -1,22 +1,18 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { memoryApp, memoryAppWithAlice } from "../support/memory-app.ts";
-import type { OidcIssuer } from "../support/oidc-issuer.ts";
+import { beforeAll, describe, expect, it } from "vitest";
+import { memoryAppWithAliceForSuite } from "../support/memory-app.ts";
 
-let issuer: OidcIssuer;
-let app: Awaited<ReturnType<typeof memoryApp>>["app"];
-let alice: string;
 let reader: string;
 let outsider: string;
 
+const suite = memoryAppWithAliceForSuite();
+
 beforeAll(async () => {
-  ({ issuer, app, alice } = await memoryAppWithAlice());
-  reader = await issuer.mint({ sub: "reader" });
-  outsider = await issuer.mint({ sub: "nobody" });
+  reader = await suite.issuer.mint({ sub: "reader" });
+  outsider = await suite.issuer.mint({ sub: "nobody" });
 });
-afterAll(() => issuer.close());
 
 const call = (method: string, path: string, jwt: string, body?: unknown) =>
-  app.request(path, {
+  suite.app.request(path, {
     method,
     headers: { authorization: `Bearer ${jwt}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
     body: body === undefined ? undefined : JSON.stringify(body),
@@ -25,13 +21,13 @@ const json = async (res: Response) => (await res.json()) as Record<string, unkno
 
 describe("verifying a fencing token (for resources that cannot keep the highest one)", () => {
   it("says a grant's token is live while that grant holds the lock, and no longer once it is released or superseded", async () => {
-    const first = await json(await call("POST", "/locks/team-a-verify/acquire", alice, { ttlSeconds: 30 }));
+    const first = await json(await call("POST", "/locks/team-a-verify/acquire", suite.alice, { ttlSeconds: 30 }));
     const live = await call("POST", "/locks/team-a-verify/verify", reader, { fencingToken: first.fencingToken });
     expect(live.status).toBe(200);
     expect(await json(live)).toEqual({ live: true, expiresAt: first.expiresAt });
-    await call("POST", "/locks/team-a-verify/release", alice, { token: first.token });
+    await call("POST", "/locks/team-a-verify/release", suite.alice, { token: first.token });
     expect(await json(await call("POST", "/locks/team-a-verify/verify", reader, { fencingToken: first.fencingToken }))).toEqual({ live: false });
-    const second = await json(await call("POST", "/locks/team-a-verify/acquire", alice));
+    const second = await json(await call("POST", "/locks/team-a-verify/acquire", suite.alice));
     expect(await json(await call("POST", "/locks/team-a-verify/verify", reader, { fencingToken: first.fencingToken }))).toEqual({ live: false });
     expect(await json(await call("POST", "/locks/team-a-verify/verify", reader, { fencingToken: second.fencingToken }))).toMatchObject({ live: true });
   });

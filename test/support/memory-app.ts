@@ -1,3 +1,4 @@
+import { afterAll, beforeAll } from "vitest";
 import { JwtAuthenticator } from "../../src/auth/jwt-authenticator.ts";
 import { Policy } from "../../src/auth/policy.ts";
 import { configSchema } from "../../src/config/schema.ts";
@@ -60,4 +61,20 @@ export async function memoryAppWithAlice(options: MemoryAppOptions = {}) {
   const issuer = await startOidcIssuer({ defaultAudience: AUDIENCE });
   const { app, store } = await memoryApp(issuer, options);
   return { issuer, app, store, alice: await issuer.mint({ sub: "team-a:alice" }) };
+}
+
+export type MemoryAppWithAlice = Awaited<ReturnType<typeof memoryAppWithAlice>>;
+
+/**
+ * memoryAppWithAlice for the calling test file: started before its tests, its issuer closed after
+ * them. The fields are filled in when the suite starts, so tests (and later beforeAll hooks) read
+ * them through the returned object.
+ */
+export function memoryAppWithAliceForSuite(options: MemoryAppOptions = {}): MemoryAppWithAlice {
+  const suite = {} as MemoryAppWithAlice;
+  beforeAll(async () => {
+    Object.assign(suite, await memoryAppWithAlice(options));
+  });
+  afterAll(() => suite.issuer?.close());
+  return suite;
 }

@@ -15,9 +15,7 @@ import { CoordinationV1Api, KubeConfig } from "@kubernetes/client-node";
 import type { LeaseApi } from "../../src/kube/lease-api.ts";
 import { type LeaseObject, microTime } from "../../src/kube/lease-codec.ts";
 import { KubeLeaseStore } from "../../src/kube/lease-store.ts";
-import { clusterLeaseApi } from "../../src/kube/cluster-access.ts";
-import { serverHeaders } from "../../src/kube/server-headers.ts";
-import { undiciTransport } from "../../src/kube/undici-transport.ts";
+import { serverLeaseApi } from "../../src/kube/server-lease-api.ts";
 import { kubeconfigLeaseApi } from "../../src/kube/kubeconfig-lease-api.ts";
 import type { LockRecord } from "../../src/locks/lock-record.ts";
 import { type GrantClaim, isStoreError } from "../../src/locks/lock-store.ts";
@@ -69,8 +67,7 @@ export function gatewayKubeconfigTransport(kubeconfigFile: string): LeaseApi {
 
 /** The Node gateway's transport for `kubernetes.server`: a bearer token, sent with undici. */
 export function gatewayServerTransport(server: string, bearerToken: string): LeaseApi {
-  const headers = serverHeaders(bearerToken, undefined);
-  return clusterLeaseApi(undiciTransport(server, () => ({ headers })), 5000);
+  return serverLeaseApi(server, bearerToken, undefined, 5000);
 }
 
 function statusOf(err: unknown): number | undefined {

@@ -1,7 +1,6 @@
 import type { KubeConfig } from "@kubernetes/client-node";
 import { ConfigError, type LoadedConfig } from "../config/load.ts";
 import { clusterLeaseApi } from "../kube/cluster-access.ts";
-import { serverHeaders } from "../kube/server-headers.ts";
 import type { LeaseApi } from "../kube/lease-api.ts";
 
 /**
@@ -18,7 +17,10 @@ export async function leaseApiFromConfig(loaded: LoadedConfig, env: Record<strin
   const timeout = kube.requestTimeoutMs;
   if (kube.kubeconfig) return kubeconfigApi((kc) => loadFile(kc, kube.kubeconfig!, "LEASEGATE_CONFIG.kubernetes.kubeconfig"), timeout);
   if (kube.inCluster) return clusterLeaseApi(await inPod(env), timeout);
-  if (kube.server) return serverApi(kube.server, serverHeaders(loaded.kubeToken, loaded.accessHeaders), timeout);
+  if (kube.server) {
+    const { serverLeaseApi } = await import("../kube/server-lease-api.ts");
+    return serverLeaseApi(kube.server, loaded.kubeToken, loaded.accessHeaders, timeout);
+  }
   const fromEnv = env.KUBECONFIG?.trim();
   if (fromEnv) return kubeconfigApi((kc) => loadFile(kc, fromEnv, "KUBECONFIG"), timeout);
   throw new ConfigError(
@@ -34,11 +36,6 @@ async function kubeconfigApi(load: (kc: KubeConfig) => void, timeoutMs: number):
   const kc = new KubeConfigClass();
   load(kc);
   return kubeconfigLeaseApi(kc, timeoutMs);
-}
-
-async function serverApi(server: string, headers: Record<string, string>, timeoutMs: number): Promise<LeaseApi> {
-  const { undiciTransport } = await import("../kube/undici-transport.ts");
-  return clusterLeaseApi(undiciTransport(server, () => ({ headers })), timeoutMs);
 }
 
 async function inPod(env: Record<string, string | undefined>) {

@@ -95,7 +95,10 @@ describe("the webhook sink", () => {
     await Promise.all(h.background);
     h.send(lockEvent({ lock: "after-drain" }));
     await Promise.all(h.background);
-    expect(h.calls.filter((call) => call.url.startsWith("https://slow")).map((call) => h.verify(call).data.lock)).toEqual(["lock-0", "lock-1", "after-drain"]);
+    const slowLocks = h.calls.filter((call) => call.url.startsWith("https://slow")).map((call) => h.verify(call).data.lock);
+    // lock-0 and lock-1 came from two requests, whose messages may overtake each other.
+    expect(slowLocks.slice(0, 2).sort()).toEqual(["lock-0", "lock-1"]);
+    expect(slowLocks.slice(2)).toEqual(["after-drain"]);
     expect(h.drops).toHaveLength(3);
   });
 

@@ -7,6 +7,7 @@ import { configDefaults, defineConfig } from "vitest/config";
  */
 const unitFiles = [
   "test/locks/**/*.test.ts",
+  "test/crypto/**/*.test.ts",
   "test/auth/**/*.test.ts",
   "test/http/**/*.test.ts",
   "test/store/memory-store.test.ts",

@@ -33,6 +33,7 @@ import { createGateway } from "../src/gateway.ts";
 import { KubeLeaseStore } from "../src/kube/lease-store.ts";
 import type { LockStore } from "../src/locks/lock-store.ts";
 import { MemoryStore } from "../src/locks/memory-store.ts";
+import { nodeSha256 } from "../src/node/node-sha256.ts";
 import { GatewayClient } from "./lib/gateway-client.ts";
 import { connectionsTo, pidListeningOn, procCpuMs, procMemory, selfCpuMs } from "./lib/proc.ts";
 import { renderReport, type BenchResults, type MemoryResult, type ThroughputRow, type TakeoverRow } from "./lib/report.ts";
@@ -258,7 +259,7 @@ async function main(): Promise<void> {
           LEASEGATE_TOKEN_KEYS: TEST_TOKEN_KEY,
           LEASEGATE_KUBE_TOKEN: kubeToken,
         });
-        const app = await createGateway({ loaded, store, env: {}, log: () => {} });
+        const app = await createGateway({ loaded, store, env: {}, log: () => {}, sha256: nodeSha256 });
         return new GatewayClient("http://in-process", jwts[0]!, async (input, init) => app.request(input, init));
       };
 

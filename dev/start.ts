@@ -10,6 +10,7 @@ import { createGateway } from "../src/gateway.ts";
 import { clusterAccessOf } from "../src/kube/cluster-access.ts";
 import { KubeLeaseStore } from "../src/kube/lease-store.ts";
 import { leaseApiFromConfig } from "../src/node/lease-api-from-config.ts";
+import { nodeSha256 } from "../src/node/node-sha256.ts";
 import { serve } from "../src/node/serve.ts";
 import { exitOnStartupFailure } from "../src/node/startup-failure.ts";
 import { logToStderr as log } from "../src/node/stderr-log.ts";
@@ -27,7 +28,7 @@ async function main(): Promise<void> {
     const env = { LEASEGATE_CONFIG: dev.configText, LEASEGATE_TOKEN_KEYS: dev.tokenKeys };
     const loaded = loadConfig(env);
     const api = await leaseApiFromConfig(loaded, env);
-    const app = await createGateway({ loaded, store: new KubeLeaseStore(api, loaded.config.namespace), env, log, cluster: clusterAccessOf(api) });
+    const app = await createGateway({ loaded, store: new KubeLeaseStore(api, loaded.config.namespace), env, log, cluster: clusterAccessOf(api), sha256: nodeSha256 });
     log({ level: "info", msg: "local cluster ready", kubectl: `kubectl --kubeconfig ${cluster.adminKubeconfig} get leases -A` });
     const url = await serve({ fetch: app.fetch, address, log, onShutdown: () => cluster.stop() });
     log({ level: "info", msg: "development token (sub dev-local, 12h)", hint: `export TOKEN=${await dev.mint("dev-local")}` });

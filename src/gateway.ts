@@ -3,6 +3,7 @@ import { JwtAuthenticator } from "./auth/jwt-authenticator.ts";
 import { Policy } from "./auth/policy.ts";
 import type { LoadedConfig } from "./config/load.ts";
 import { semaphoreLimits } from "./config/semaphore-limits.ts";
+import { type Sha256, webCryptoSha256 } from "./crypto/sha256.ts";
 import { LockHistoryReader } from "./history/lock-history-reader.ts";
 import { LockHistoryRecorder } from "./history/lock-history-recorder.ts";
 import { createApp } from "./http/app.ts";
@@ -36,13 +37,15 @@ export interface GatewayOptions {
   reportingInstance?: string;
   /** `GET /metrics` on the API listener (Node, with a bearer secret). */
   metricsEndpoint?: MetricsEndpoint;
+  /** The hashes every request needs: WebCrypto's unless the runtime has cheaper ones (Node). */
+  sha256?: Sha256;
 }
 
 /** Wires configuration, credentials, a lock store and its observers into the app; shared by every entry point. */
 export async function createGateway(options: GatewayOptions): Promise<OpenAPIHono<AppEnv>> {
   const { config, tokenKeys } = options.loaded;
-  const { cluster, metrics, log } = options;
-  const [tokens, cursors] = await Promise.all([TokenKeys.import(tokenKeys), ListCursors.import(tokenKeys)]);
+  const { cluster, metrics, log, sha256 = webCryptoSha256 } = options;
+  const [tokens, cursors] = await Promise.all([TokenKeys.import(tokenKeys, sha256), ListCursors.import(tokenKeys)]);
   if (cluster && metrics?.apiserverRequest) cluster.observeRequests(metrics.apiserverRequest);
 
   const historyOn = cluster !== undefined && config.history.enabled;
@@ -88,6 +91,7 @@ export async function createGateway(options: GatewayOptions): Promise<OpenAPIHon
     authenticator: await JwtAuthenticator.create(config.issuers, options.env, {
       verifiedTokenCacheSeconds: config.verifiedTokenCacheSeconds,
       verifiedTokenCacheEntries: config.verifiedTokenCacheEntries,
+      sha256,
     }),
     policy: new Policy(config.policy),
     tokens,

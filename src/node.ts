@@ -16,6 +16,7 @@ import { leaseApiFromConfig } from "./node/lease-api-from-config.ts";
 import { listenAddress } from "./node/listen-address.ts";
 import { metricsExposure } from "./node/metrics-exposure.ts";
 import { serveMetrics } from "./node/metrics-listener.ts";
+import { nodeSha256 } from "./node/node-sha256.ts";
 import { serve } from "./node/serve.ts";
 import { exitOnStartupFailure } from "./node/startup-failure.ts";
 import { logToStderr } from "./node/stderr-log.ts";
@@ -39,6 +40,7 @@ async function main(): Promise<void> {
     // In a pod, its name: which replica recorded an Event.
     reportingInstance: hostname().slice(0, 128) || undefined,
     metricsEndpoint: exposure.bearerToken === undefined ? undefined : { expose, bearerToken: exposure.bearerToken },
+    sha256: nodeSha256,
   });
   const metricsListener = exposure.listen && (await serveMetrics({ address: exposure.listen, expose, bearerToken: exposure.bearerToken, log: logToStderr }));
   await serve({ fetch: app.fetch, address, log: logToStderr, onShutdown: metricsListener ? () => metricsListener.close() : undefined });

@@ -10,6 +10,7 @@ import {
   jwtVerify,
 } from "jose";
 import type { IssuerConfig } from "../config/schema.ts";
+import { type Sha256, webCryptoSha256 } from "../crypto/sha256.ts";
 import { isCanonicalBase64url } from "../encoding/base64url.ts";
 import { unprintableTextProblem } from "../encoding/printable-text.ts";
 import { AuthError, type Caller } from "./caller.ts";
@@ -39,6 +40,8 @@ export interface JwtAuthenticatorOptions {
   verifiedTokenCacheEntries?: number;
   /** The clock `exp` and `nbf` are checked on, by jose and by the cache alike. The system clock unless set. */
   clock?: { now(): Date };
+  /** Hashes tokens for the cache's keys; WebCrypto's unless set. */
+  sha256?: Sha256;
 }
 
 const systemTime = { now: () => new Date() };
@@ -57,6 +60,7 @@ export class JwtAuthenticator {
   /** Callers of tokens verified recently, by the SHA-256 of the token. */
   readonly #verified: VerifiedTokenCache;
   readonly #clock: { now(): Date };
+  readonly #sha256: Sha256;
 
   private constructor(issuers: TrustedIssuer[], options: JwtAuthenticatorOptions) {
     for (const issuer of issuers) this.#issuers.set(issuer.config.issuer, issuer);
@@ -68,6 +72,7 @@ export class JwtAuthenticator {
       maxTokenBytes: DEFAULT_VERIFIED_TOKEN_CACHE_LIMITS.maxTokenBytes,
     });
     this.#clock = options.clock ?? systemTime;
+    this.#sha256 = options.sha256 ?? webCryptoSha256;
   }
 
   static async create(
@@ -93,7 +98,7 @@ export class JwtAuthenticator {
 
     // Everything from here on depends only on the token's exact text, the issuer's keys and the
     // time, which is what the cache accounts for.
-    const cacheKey = this.#verified.enabled ? await verifiedTokenKey(token) : undefined;
+    const cacheKey = this.#verified.enabled ? await verifiedTokenKey(token, this.#sha256) : undefined;
     const now = this.#clock.now();
     if (cacheKey !== undefined) {
       const remembered = this.#verified.get(cacheKey, now.getTime());

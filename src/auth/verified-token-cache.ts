@@ -1,3 +1,4 @@
+import type { Sha256 } from "../crypto/sha256.ts";
 import type { Caller } from "./caller.ts";
 
 /** How long and how many verified tokens are remembered. */
@@ -140,9 +141,8 @@ export class VerifiedTokenCache {
  * The key a token is remembered under: the SHA-256 of its exact text, as a string of 32 byte-sized
  * characters. Only a byte-identical token finds the entry, and the token cannot be read back out.
  */
-export async function verifiedTokenKey(token: string): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", ascii.encode(token)));
-  return String.fromCharCode(...digest);
+export async function verifiedTokenKey(token: string, sha256: Sha256): Promise<string> {
+  return String.fromCharCode(...(await sha256.digest(ascii.encode(token))));
 }
 
 const ascii = new TextEncoder();

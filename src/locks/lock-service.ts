@@ -8,7 +8,7 @@ import { DECIMAL_REVISION, expiresAt, type Hold, type LockRecord, type Versioned
 import { type GrantClaim, isStoreError, type LockStore, StoreError } from "./lock-store.ts";
 import { holdExpiresAt, isSemaphoreCover, leaseHolderHold, liveHolds, withHolds } from "./semaphore.ts";
 import { randomTicket, ticketExpiresAt, ticketFromSecret, ticketId, type TicketList, type VersionedTicket } from "./queue-ticket.ts";
-import { type OpenedToken, randomSecret, type TokenKeys, verifierOf } from "./lock-token.ts";
+import { type OpenedToken, randomSecret, type TokenKeys } from "./lock-token.ts";
 
 export interface LockServiceOptions {
   store: LockStore;
@@ -209,7 +209,7 @@ export class LockService {
     const secret = req.idempotencyKey
       ? await this.#tokens.idempotentSecret(this.#lockKey(req.name), callerKey(req), req.idempotencyKey)
       : randomSecret();
-    const applicant = { secret, verifier: await verifierOf(secret), holderIdentity: holderIdentityOf(req.subject, req.label) };
+    const applicant = { secret, verifier: await this.#tokens.verifierOf(secret), holderIdentity: holderIdentityOf(req.subject, req.label) };
     const waitMs = req.waitMs ?? 0;
     const deadline = this.#clock.now().getTime() + waitMs;
     const place = waitMs > 0 ? await this.#placeOf(req) : undefined;
@@ -828,7 +828,7 @@ export class LockService {
   async #open(name: string, token: string): Promise<{ claim: GrantClaim; secret: string; sameGrantToken: string | undefined }> {
     const opened: OpenedToken | null = await this.#tokens.open(this.#lockKey(name), token);
     if (!opened) throw new LockError("invalid_token", "the token was not issued for this lock");
-    const claim = { holderIdentity: opened.holderIdentity, verifier: await verifierOf(opened.secret), fencingToken: opened.fencingToken };
+    const claim = { holderIdentity: opened.holderIdentity, verifier: await this.#tokens.verifierOf(opened.secret), fencingToken: opened.fencingToken };
     // An answer for this very grant can hand the token back as it came, unless an older key signed it.
     return { claim, secret: opened.secret, sameGrantToken: opened.signedByCurrentKey ? token : undefined };
   }

@@ -1,3 +1,4 @@
+import { type HmacSha256Key, type Sha256, webCryptoSha256 } from "../crypto/sha256.ts";
 import { fromBase64Url, toBase64Url } from "../encoding/base64url.ts";
 import { LOCK_TOKEN_PREFIX, isLockTokenShaped } from "./lock-token-format.ts";
 
@@ -27,9 +28,11 @@ export interface OpenedToken extends GrantToken {
 }
 
 export class TokenKeys {
-  readonly #keys: CryptoKey[];
-  private constructor(keys: CryptoKey[]) {
+  readonly #keys: HmacSha256Key[];
+  readonly #sha256: Sha256;
+  private constructor(keys: HmacSha256Key[], sha256: Sha256) {
     this.#keys = keys;
+    this.#sha256 = sha256;
   }
 
   /**
@@ -37,20 +40,15 @@ export class TokenKeys {
    * Imported once, when the gateway starts: each request then costs one HMAC (two when its token
    * was signed by an older key) and no key import.
    */
-  static async import(rawKeys: Uint8Array[]): Promise<TokenKeys> {
+  static async import(rawKeys: Uint8Array[], sha256: Sha256 = webCryptoSha256): Promise<TokenKeys> {
     if (rawKeys.length === 0) throw new Error("at least one token key is required");
-    const keys = await Promise.all(
-      rawKeys.map((raw) =>
-        crypto.subtle.importKey("raw", raw as BufferSource, { name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"]),
-      ),
-    );
-    return new TokenKeys(keys);
+    return new TokenKeys(await Promise.all(rawKeys.map((raw) => sha256.hmacKey(raw))), sha256);
   }
 
   async issue(lockKey: string, grant: GrantToken): Promise<string> {
     const identity = toBase64Url(utf8Encoder.encode(grant.holderIdentity));
-    const mac = await crypto.subtle.sign("HMAC", this.#keys[0]!, utf8Encoder.encode(signedText(lockKey, grant.fencingToken, grant.secret, identity)));
-    return [LOCK_TOKEN_PREFIX, grant.fencingToken, grant.secret, identity, toBase64Url(new Uint8Array(mac))].join(".");
+    const mac = await this.#keys[0]!.sign(utf8Encoder.encode(signedText(lockKey, grant.fencingToken, grant.secret, identity)));
+    return [LOCK_TOKEN_PREFIX, grant.fencingToken, grant.secret, identity, toBase64Url(mac)].join(".");
   }
 
   /**
@@ -68,7 +66,7 @@ export class TokenKeys {
     const holderIdentity = utf8.decode(identityBytes);
     const input = utf8Encoder.encode(signedText(lockKey, fencingToken, secret, identity));
     for (const [index, key] of this.#keys.entries()) {
-      if (await crypto.subtle.verify("HMAC", key, mac, input)) return { fencingToken, secret, holderIdentity, signedByCurrentKey: index === 0 };
+      if (await key.verify(mac, input)) return { fencingToken, secret, holderIdentity, signedByCurrentKey: index === 0 };
     }
     return null;
   }
@@ -76,17 +74,17 @@ export class TokenKeys {
   /** A reproducible secret for one logical acquisition: same caller, lock and key give the same secret. */
   async idempotentSecret(lockKey: string, subject: string, idempotencyKey: string): Promise<string> {
     const input = utf8Encoder.encode(["idempotency", lockKey, subject, idempotencyKey].join("\n"));
-    return toBase64Url(new Uint8Array(await crypto.subtle.sign("HMAC", this.#keys[0]!, input)));
+    return toBase64Url(await this.#keys[0]!.sign(input));
+  }
+
+  /** What the lock stores of a grant's secret: its SHA-256, from which the secret cannot be read back. */
+  async verifierOf(secret: string): Promise<string> {
+    return toBase64Url(await this.#sha256.digest(utf8Encoder.encode(secret)));
   }
 }
 
 export function randomSecret(): string {
   return toBase64Url(crypto.getRandomValues(new Uint8Array(SECRET_BYTES)));
-}
-
-export async function verifierOf(secret: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", utf8Encoder.encode(secret));
-  return toBase64Url(new Uint8Array(digest));
 }
 
 /** The text a token's MAC covers. */

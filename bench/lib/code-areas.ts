@@ -1,6 +1,6 @@
 /**
  * Which part of the code a V8 CPU profile frame belongs to (the gateway's own folders, the
- * packages it uses, Node's HTTP stack, WebCrypto, GC, module loading), and how to name its place
+ * packages it uses, Node's HTTP stack, crypto, GC, module loading), and how to name its place
  * in a report: a path relative to the repository, or a package's name for node_modules.
  */
 import { fileURLToPath } from "node:url";
@@ -20,7 +20,7 @@ export const CODE_AREAS = [
   "@kubernetes/client-node",
   "undici",
   "Node HTTP server, sockets, streams",
-  "WebCrypto",
+  "crypto",
   "GC",
   "module loading",
   "other",
@@ -42,7 +42,7 @@ export const CODE_AREA_SCOPE: Record<CodeArea, string> = {
   "@kubernetes/client-node": "`@kubernetes/client-node`",
   undici: "the `undici` package and Node's bundled copy behind `fetch` (`node:internal/deps/undici`)",
   "Node HTTP server, sockets, streams": "`node:_http_*`, `node:http`, `node:http2` (undici speaks HTTP/2 to the apiserver), TLS, `node:net`, stream internals (Node and web streams); sockets and streams serve undici's connections too",
-  WebCrypto: "`node:internal/crypto/*` on the main thread (the jobs themselves run on the libuv thread pool, see below)",
+  crypto: "`node:internal/crypto/*`: node:crypto's SHA-256 and HMAC, computed on the main thread, and the main thread's part of WebCrypto calls (jose's signature checks, whose jobs run on the libuv thread pool, see below)",
   GC: "`(garbage collector)`: the main thread's share of garbage collection",
   "module loading": "`node:internal/modules/*`, type stripping (`amaro`), the CommonJS lexer, internal module compilation",
   other: "everything else: timers, events, promises' task queue, URL, Buffer, `(program)` (V8 and native code not attributed to a function)",
@@ -105,7 +105,7 @@ export function areaOf(frame: Frame): CodeArea | undefined {
   if (url.startsWith("wasm://")) return undefined;
   if (url.startsWith("node:")) {
     if (url.startsWith("node:internal/deps/undici/")) return "undici";
-    if (url.startsWith("node:internal/crypto/")) return "WebCrypto";
+    if (url.startsWith("node:internal/crypto/")) return "crypto";
     if (NODE_HTTP.some((re) => re.test(url))) return "Node HTTP server, sockets, streams";
     if (MODULE_LOADING.some((re) => re.test(url))) return "module loading";
     return "other";

@@ -23,7 +23,7 @@ const share = (x: number) => (Number.isFinite(x) ? `${(x * 100).toFixed(1)} %` :
 const THREAD_ROLES: Record<string, string> = {
   MainThread: "JavaScript: everything the profile below samples",
   V8Worker: "V8's helpers: concurrent and parallel GC, compiling optimized code",
-  "libuv-worker": "libuv's thread pool: WebCrypto jobs (RSA and HMAC, SHA-256), file system calls",
+  "libuv-worker": "libuv's thread pool: WebCrypto jobs (jose's signature checks on a cache miss), file system calls",
   DelayedTaskSche: "V8's delayed task scheduler",
   SignalInspector: "Node's inspector signal thread",
 };

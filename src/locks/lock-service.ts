@@ -75,6 +75,12 @@ interface Place {
   joined: boolean;
   /** Its ticket is new (or joined again) and the lock does not say so yet. */
   unmarked: boolean;
+  /**
+   * An earlier request of the same series (the same Idempotency-Key or ticket) may have made its
+   * ticket: a request that made the ticket but failed before its mark landed leaves the lock
+   * unmarked, and the series' next request may then take the lock without reading the line.
+   */
+  mayHaveTicket: boolean;
 }
 
 /** Why a decision did not grant: the lock as read, the line, and what to watch for a change. */
@@ -281,7 +287,7 @@ export class LockService {
       //    acquisition being retried.
       const mine = held.holds.find((hold) => hold.grant.verifier === verifier);
       if (mine) {
-        if (place?.joined) await this.#sweep(req.name, [], place.id);
+        await this.#sweep(req.name, [], ownTicketOf(place));
         return { granted: await this.#grant(req.name, mine, current.record.transitions, secret, true) };
       }
       const free = capacity - held.count;
@@ -349,7 +355,7 @@ export class LockService {
       try {
         await this.#store.replace(req.name, record, current.resourceVersion);
         this.#granted(req.name, hold, current.record, own?.ticket.joinedAt, now);
-        if (place?.joined || queue) await this.#sweep(req.name, queue?.stale ?? [], place?.joined ? place.id : undefined);
+        await this.#sweep(req.name, queue?.stale ?? [], ownTicketOf(place));
         return { granted: await this.#grant(req.name, hold, record.transitions, secret, false) };
       } catch (err) {
         // A lock deleted since it was read is decided again from scratch (created free first).
@@ -360,6 +366,7 @@ export class LockService {
           const found = landed && findGrant(landed.record, claimOf(hold));
           if (found) {
             this.#granted(req.name, found, current.record, own?.ticket.joinedAt, now);
+            await this.#sweep(req.name, queue?.stale ?? [], ownTicketOf(place));
             return { granted: await this.#grant(req.name, found, landed.record.transitions, secret, false) };
           }
           continue;
@@ -482,11 +489,14 @@ export class LockService {
     return this.#heldError(blocked, now, req.waitMs !== undefined && req.waitMs > 0, place);
   }
 
-  /** Deletes the caller's own ticket (it was granted) and leftover tickets; failures leave them to expire. */
+  /**
+   * Deletes the caller's own ticket (it was granted: left in line, it would stand first for a
+   * waiter who is gone) and leftover tickets; failures leave them to expire.
+   */
   async #sweep(lock: string, stale: VersionedTicket[], ownId: string | undefined): Promise<void> {
     const deletions = stale.slice(0, MAX_SWEEP).map((entry) => this.#store.deleteTicket(lock, entry.ticket.id, entry.resourceVersion));
     if (ownId !== undefined) deletions.push(this.#store.deleteTicket(lock, ownId));
-    await Promise.allSettled(deletions);
+    if (deletions.length > 0) await Promise.allSettled(deletions);
   }
 
   /** The caller's place: the ticket it shows, else the one its Idempotency-Key names, else a new one. */
@@ -497,7 +507,8 @@ export class LockService {
       (req.idempotencyKey
         ? ticketFromSecret(await this.#tokens.idempotentSecret(lockKey, callerKey(req), `queue\n${req.idempotencyKey}`))
         : randomTicket());
-    return { ticket, id: await ticketId(lockKey, callerKey(req), ticket), joined: false, unmarked: false };
+    const mayHaveTicket = req.ticket !== undefined || req.idempotencyKey !== undefined;
+    return { ticket, id: await ticketId(lockKey, callerKey(req), ticket), joined: false, unmarked: false, mayHaveTicket };
   }
 
   async #listTickets(name: string | undefined): Promise<TicketList> {
@@ -920,6 +931,11 @@ function whoWaits(ticket: { holderIdentity: string; subject: string; issuer?: st
 }
 
 /** One caller: the same `sub` from two issuers is two callers. */
+/** The ticket a granted waiting request must delete: one it made, or one an earlier request of its series may have made. */
+function ownTicketOf(place: Place | undefined): string | undefined {
+  return place && (place.joined || place.mayHaveTicket) ? place.id : undefined;
+}
+
 function callerKey(caller: { subject: string; issuer?: string }): string {
   return `${caller.issuer ?? ""}\n${caller.subject}`;
 }

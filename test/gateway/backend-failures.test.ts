@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { clusterInfo, kubectlJson, newTestNamespace } from "../support/cluster.ts";
 import { type FaultProxy, startFaultProxy } from "../support/fault-proxy.ts";
 import { type GatewayHandle, startNodeGateway, startWorkerGateway } from "../support/gateway.ts";
@@ -78,6 +78,33 @@ describe.each([
     const lease = await kubectlJson(["get", "lease", "landed", "-n", namespace, "-o", "json"]);
     expect(lease.metadata.annotations["leasegate.io/subject"]).toBe("svc-alice");
     expect((await call("POST", "/locks/landed/release", { jwt: alice, body: { token: res.body.token } })).body.released).toBe(true);
+  });
+
+  it("leaves no ticket in line when a waiter whose mark failed is granted on its next request, so the next waiter gets the lock at once", async () => {
+    const tickets = async () => (await leaseNames()).filter((name) => name.startsWith("leasegate-ticket-"));
+    const holder = await issuer.mint({ sub: "svc-holder" });
+    const next = await issuer.mint({ sub: "svc-next" });
+    const held = await call("POST", "/locks/handover/acquire", { jwt: holder, body: { ttlSeconds: 30 } });
+    expect(held.status).toBe(200);
+    // The waiter's ticket is made, but every mark on the lock (a PATCH of the lock Lease) fails.
+    proxy.setRule((method, path) => (method === "PATCH" && path.split("?")[0]!.endsWith("/leases/handover") ? { kind: "status", status: 503 } : { kind: "pass" }));
+    const waiting = { jwt: alice, body: { ttlSeconds: 30, waitSeconds: 20 }, headers: { "idempotency-key": "deploy-7" } };
+    const refused = await call("POST", "/locks/handover/acquire", waiting);
+    proxy.setRule(() => ({ kind: "pass" }));
+    // Refused for now, with a time to come back (the mark never landed: 409 lock_contended).
+    expect([409, 503], JSON.stringify(refused.body)).toContain(refused.status);
+    expect(Number(refused.headers.get("retry-after"))).toBeGreaterThan(0);
+    expect(await tickets()).toHaveLength(1);
+    await call("POST", "/locks/handover/release", { jwt: holder, body: { token: held.body.token } });
+
+    // Called again, the waiter finds the lock free and unmarked and is granted at once; its ticket goes with it.
+    const granted = await call("POST", "/locks/handover/acquire", waiting);
+    expect(granted.status, JSON.stringify(granted.body)).toBe(200);
+    expect(await tickets()).toEqual([]);
+    const behind = call("POST", "/locks/handover/acquire", { jwt: next, body: { ttlSeconds: 30, waitSeconds: 10 } });
+    await vi.waitFor(async () => expect(await tickets()).toHaveLength(1), { timeout: 5000 });
+    await call("POST", "/locks/handover/release", { jwt: alice, body: { token: granted.body.token } });
+    expect((await behind).status).toBe(200);
   });
 
   it("times out a stalled apiserver and answers 503 rather than hanging", async () => {

@@ -1,6 +1,7 @@
 import { beforeEach, describe, expect, it, vi } from "vitest";
 import { ListCursors } from "../../src/locks/list-cursor.ts";
 import { LockError } from "../../src/locks/lock-errors.ts";
+import { StoreError } from "../../src/locks/lock-store.ts";
 import { type AcquireRequest, type Grant, LockService } from "../../src/locks/lock-service.ts";
 import { TokenKeys } from "../../src/locks/lock-token.ts";
 import { TICKET_PATTERN } from "../../src/locks/queue-ticket.ts";
@@ -160,6 +161,29 @@ describe("the queue of a lock", () => {
     expect(grantOf(patient).subject).toBe("patient");
     // The lapsed ticket was cleaned up by the grant.
     expect(await waiting()).toBe(0);
+  });
+
+  it("leaves no ticket behind when a waiter that joined in an earlier request is granted a lock nobody marked", async () => {
+    const held = await locks.acquire(request());
+    // The waiter's first request makes its ticket, but the mark on the lock fails (a backend that
+    // stumbled): the request is answered 503 and the lock does not say that anyone waits.
+    store.beforeNext("replace", () => {
+      throw new StoreError("unavailable", "the apiserver stumbled");
+    });
+    const first = wait("w1", { idempotencyKey: "deploy-42" });
+    await answered(first);
+    expect(refusal(first).reason).toBe("backend_unavailable");
+    expect(await waiting()).toBe(1);
+    await locks.release("deploy", held.token);
+    // Called again with the same key, it finds the lock free and unmarked: granted at once.
+    const again = await locks.acquire(request({ subject: "w1", waitMs: 50_000, idempotencyKey: "deploy-42" }));
+    // Its ticket must not stay in line: it would stand first, for a waiter who is gone.
+    expect(await waiting()).toBe(0);
+    const next = wait("w2");
+    await joined(1);
+    await locks.release("deploy", again.token);
+    await answered(next);
+    expect(grantOf(next).subject).toBe("w2");
   });
 
   it("lets a waiter leave, and the next in line is granted at once", async () => {

@@ -2,7 +2,7 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import type { Context, Next } from "hono";
 import { semaphoreLimits } from "../config/semaphore-limits.ts";
 import { systemClock } from "../locks/clock.ts";
-import { CountingStore } from "../locks/counting-store.ts";
+import { countingStore } from "../locks/counting-store.ts";
 import { LockService } from "../locks/lock-service.ts";
 import { StoreError } from "../locks/lock-store.ts";
 import type { LockEvent } from "../locks/lock-events.ts";
@@ -97,12 +97,12 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
     }
     const caller = await deps.authenticator.authenticate(c.req.header("authorization"));
     c.set("caller", caller);
-    const counted = new CountingStore(deps.store);
+    const counted = countingStore(deps.store);
     const events: LockEvent[] = [];
     c.set(
       "locks",
       new LockService({
-        store: counted,
+        store: counted.store,
         clock,
         tokens: deps.tokens,
         cursors: deps.cursors,
@@ -125,7 +125,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
       }
     } finally {
       // How many Kubernetes requests this call cost, for clients, tests and benchmarks alike.
-      setAnswerHeaders(c, { "server-timing": `kube;desc="${counted.calls} requests"`, "cache-control": "no-store" });
+      setAnswerHeaders(c, { "server-timing": `kube;desc="${counted.count()} requests"`, "cache-control": "no-store" });
       if (events.length > 0 && deps.onLockEvents) {
         try {
           deps.onLockEvents(events, { caller, background: backgroundOf(c) });

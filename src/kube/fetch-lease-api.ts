@@ -1,7 +1,7 @@
 import type { ApiserverTransport } from "./apiserver-transport.ts";
 import { clusterLeaseApi } from "./cluster-access.ts";
-import { serverHeaders } from "./server-headers.ts";
 import type { LeaseApi } from "./lease-api.ts";
+import { serverHeaders } from "./server-headers.ts";
 
 export type Fetcher = (input: string, init: RequestInit) => Promise<Response>;
 

@@ -930,12 +930,12 @@ function whoWaits(ticket: { holderIdentity: string; subject: string; issuer?: st
   return { holderIdentity: ticket.holderIdentity, subject: ticket.subject, issuer: ticket.issuer, label: ticket.label };
 }
 
-/** One caller: the same `sub` from two issuers is two callers. */
 /** The ticket a granted waiting request must delete: one it made, or one an earlier request of its series may have made. */
 function ownTicketOf(place: Place | undefined): string | undefined {
   return place && (place.joined || place.mayHaveTicket) ? place.id : undefined;
 }
 
+/** One caller: the same `sub` from two issuers is two callers. */
 function callerKey(caller: { subject: string; issuer?: string }): string {
   return `${caller.issuer ?? ""}\n${caller.subject}`;
 }
